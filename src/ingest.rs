@@ -1,0 +1,590 @@
+//! Reading the month's exports: xlsx / xls / ods through calamine, CSV in
+//! UTF-8 (with or without BOM), UTF-16 or GBK/GB18030. Merged cells are
+//! filled from their top-left cell, and the header row is found by name
+//! (with an alias table) even when title rows sit above it.
+
+use crate::error::{Location, MonitorError, Result};
+use crate::normalize::header_key;
+use calamine::{open_workbook_auto, Data, DataType, Reader, Sheets};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One cell as read from any input format.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Cell {
+    #[default]
+    Empty,
+    Text(String),
+    /// Only used transiently: converted to `Decimal`/ids/dates by `normalize`.
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+    Date(NaiveDate),
+}
+
+impl Cell {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The cell as display text (for messages and text fields).
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) => s.trim().to_string(),
+            Cell::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Cell::Float(f) => f.to_string(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+            Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+impl From<&Data> for Cell {
+    fn from(d: &Data) -> Self {
+        match d {
+            Data::Empty => Cell::Empty,
+            Data::String(s) => {
+                if s.trim().is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(s.clone())
+                }
+            }
+            Data::Float(f) => Cell::Float(*f),
+            Data::Int(i) => Cell::Int(*i),
+            Data::Bool(b) => Cell::Bool(*b),
+            Data::DateTime(dt) => match dt.as_datetime() {
+                Some(x) if dt.is_datetime() => Cell::Date(x.date()),
+                _ => Cell::Float(dt.as_f64()),
+            },
+            Data::DateTimeIso(s) => match d.as_date() {
+                Some(x) => Cell::Date(x),
+                None => Cell::Text(s.clone()),
+            },
+            Data::DurationIso(s) => Cell::Text(s.clone()),
+            Data::Error(e) => Cell::Text(format!("#{e:?}")),
+        }
+    }
+}
+
+/// A sheet (or a CSV file) as a grid in absolute coordinates: `rows[0]` is
+/// spreadsheet row 1, `rows[r][0]` column A.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    pub file: String,
+    pub sheet: Option<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Grid {
+    pub fn get(&self, r: usize, c: usize) -> &Cell {
+        static EMPTY: Cell = Cell::Empty;
+        self.rows
+            .get(r)
+            .and_then(|row| row.get(c))
+            .unwrap_or(&EMPTY)
+    }
+
+    fn loc(&self) -> Location {
+        Location {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            row: None,
+            col: None,
+        }
+    }
+}
+
+/// Read every sheet of a workbook, or the one table of a CSV file.
+pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        MonitorError::input(
+            Location::file(&shown),
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "文件不存在，请检查 monitor.toml 中的路径".to_string()
+            } else {
+                format!("无法读取文件：{e}")
+            },
+        )
+    })?;
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let is_zip = bytes.starts_with(b"PK\x03\x04");
+    let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    if is_zip || is_ole {
+        return read_workbook(path, &shown);
+    }
+    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_lowercase();
+    if head.starts_with('<') {
+        return Err(MonitorError::input(
+            Location::file(&shown),
+            "文件实为网页（HTML）格式，不是真正的Excel文件；请用Excel打开后“另存为”xlsx再运行",
+        ));
+    }
+    if matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods" | "xlsb") && bytes.len() > 0 {
+        // A text file named .xls (common in system exports): read as CSV.
+        if bytes.iter().take(4096).any(|b| *b == 0) && !bytes.starts_with(&[0xFF, 0xFE]) {
+            return Err(MonitorError::input(
+                Location::file(&shown),
+                "文件已损坏或不是Excel/CSV格式，无法读取",
+            ));
+        }
+    }
+    Ok(vec![read_csv_bytes(&bytes, &shown)?])
+}
+
+fn read_workbook(path: &Path, shown: &str) -> Result<Vec<Grid>> {
+    let mut wb: Sheets<_> = open_workbook_auto(path).map_err(|e| {
+        MonitorError::input(
+            Location::file(shown),
+            format!("无法打开工作簿（文件可能已损坏或正被加密）：{e}"),
+        )
+    })?;
+    let names = wb.sheet_names().to_vec();
+    let mut grids = Vec::with_capacity(names.len());
+    for name in names {
+        let range = wb.worksheet_range(&name).map_err(|e| {
+            MonitorError::input(
+                Location {
+                    file: shown.to_string(),
+                    sheet: Some(name.clone()),
+                    ..Default::default()
+                },
+                format!("无法读取工作表：{e}"),
+            )
+        })?;
+        let merges = match &mut wb {
+            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let mut rows: Vec<Vec<Cell>> = Vec::new();
+        if let Some((r0, c0)) = range.start() {
+            let (r0, c0) = (r0 as usize, c0 as usize);
+            rows.resize_with(r0, Vec::new);
+            for src in range.rows() {
+                let mut row = vec![Cell::Empty; c0];
+                row.extend(src.iter().map(Cell::from));
+                while matches!(row.last(), Some(Cell::Empty)) {
+                    row.pop();
+                }
+                rows.push(row);
+            }
+        }
+        for m in merges {
+            let (sr, sc) = (m.start.0 as usize, m.start.1 as usize);
+            let v = rows.get(sr).and_then(|r| r.get(sc)).cloned();
+            let Some(v) = v else { continue };
+            for r in sr..=(m.end.0 as usize).min(rows.len().saturating_sub(1)) {
+                for c in sc..=m.end.1 as usize {
+                    if r == sr && c == sc {
+                        continue;
+                    }
+                    let row = &mut rows[r];
+                    if row.len() <= c {
+                        row.resize(c + 1, Cell::Empty);
+                    }
+                    row[c] = v.clone();
+                }
+            }
+        }
+        grids.push(Grid {
+            file: shown.to_string(),
+            sheet: Some(name),
+            rows,
+        });
+    }
+    Ok(grids)
+}
+
+/// Decode CSV bytes: BOM first, then strict UTF-8, then GB18030 (a superset
+/// of GBK/GB2312, what Excel on Chinese Windows writes as "ANSI").
+pub fn decode_text(bytes: &[u8], shown: &str) -> Result<String> {
+    let enc = if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes) {
+        enc
+    } else {
+        let sample = &bytes[..bytes.len().min(64 * 1024)];
+        match std::str::from_utf8(sample) {
+            Ok(_) => encoding_rs::UTF_8,
+            Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
+            Err(_) => encoding_rs::GB18030,
+        }
+    };
+    let (text, _, had_errors) = enc.decode(bytes);
+    if had_errors {
+        return Err(MonitorError::input(
+            Location::file(shown),
+            "文件编码无法识别（既不是UTF-8也不是GBK），请另存为“CSV UTF-8”或xlsx",
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+fn read_csv_bytes(bytes: &[u8], shown: &str) -> Result<Grid> {
+    let text = decode_text(bytes, shown)?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let delim = [b',', b'\t', b';', b'|']
+        .into_iter()
+        .max_by_key(|d| first.matches(*d as char).count())
+        .unwrap_or(b',');
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| {
+            MonitorError::input(
+                Location {
+                    file: shown.to_string(),
+                    sheet: None,
+                    row: Some(i as u32 + 1),
+                    col: None,
+                },
+                format!("CSV格式错误：{e}"),
+            )
+        })?;
+        let mut row: Vec<Cell> = rec
+            .iter()
+            .map(|f| {
+                if f.trim().is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(f.to_string())
+                }
+            })
+            .collect();
+        while matches!(row.last(), Some(Cell::Empty)) {
+            row.pop();
+        }
+        rows.push(row);
+    }
+    Ok(Grid {
+        file: shown.to_string(),
+        sheet: None,
+        rows,
+    })
+}
+
+/// A column the tool looks for, with the header names it accepts (most
+/// specific first).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub key: &'static str,
+    pub aliases: &'static [&'static str],
+    pub required: bool,
+}
+
+/// A located table: which columns hold which fields, and the data rows.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub file: String,
+    pub sheet: Option<String>,
+    /// 1-based row of the (last) header row.
+    pub header_row: u32,
+    pub cols: HashMap<&'static str, usize>,
+    /// (1-based spreadsheet row, cells in absolute columns)
+    pub rows: Vec<(u32, Vec<Cell>)>,
+}
+
+impl Table {
+    pub fn has(&self, key: &str) -> bool {
+        self.cols.contains_key(key)
+    }
+
+    pub fn cell<'a>(&self, row: &'a [Cell], key: &str) -> &'a Cell {
+        static EMPTY: Cell = Cell::Empty;
+        self.cols
+            .get(key)
+            .and_then(|c| row.get(*c))
+            .unwrap_or(&EMPTY)
+    }
+
+    pub fn loc(&self, row_no: u32, key: Option<&str>) -> Location {
+        Location {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            row: Some(row_no),
+            col: key.and_then(|k| self.cols.get(k)).map(|c| *c as u32),
+        }
+    }
+}
+
+const MAX_HEADER_SCAN: usize = 30;
+
+/// Header names of row `r`, taking the cell above where a two-row header
+/// leaves a gap (a vertically merged cell read without merge information).
+fn header_names(g: &Grid, r: usize) -> Vec<String> {
+    let width = g.rows.get(r).map_or(0, Vec::len);
+    (0..width)
+        .map(|c| {
+            let k = header_key(&g.get(r, c).text());
+            if k.is_empty() && r > 0 {
+                header_key(&g.get(r - 1, c).text())
+            } else {
+                k
+            }
+        })
+        .collect()
+}
+
+/// Match header names to fields: for each field the column whose alias
+/// ranks best; a column serves one field only.
+fn match_fields(names: &[String], specs: &[FieldSpec]) -> HashMap<&'static str, usize> {
+    let mut found: HashMap<&'static str, usize> = HashMap::new();
+    let mut used = vec![false; names.len()];
+    for spec in specs {
+        let best = spec.aliases.iter().find_map(|alias| {
+            let a = header_key(alias);
+            names
+                .iter()
+                .enumerate()
+                .find(|(c, n)| !used[*c] && **n == a)
+                .map(|(c, _)| c)
+        });
+        if let Some(c) = best {
+            used[c] = true;
+            found.insert(spec.key, c);
+        }
+    }
+    found
+}
+
+fn is_footer_or_total(row: &[Cell]) -> bool {
+    row.iter().filter(|c| !c.is_empty()).take(3).any(|c| {
+        let t = c.text().replace([' ', '\u{3000}'], "");
+        t.starts_with("合计")
+            || t.starts_with("小计")
+            || t.starts_with("总计")
+            || t.starts_with("填表人")
+            || t.starts_with("审核人")
+            || t.starts_with("制表")
+            || t.starts_with("注：")
+            || t.starts_with("说明")
+    })
+}
+
+/// Find the table described by `specs` among `grids` (one file's sheets).
+/// With `sheet` set only that sheet is searched. A missing required column
+/// is an error naming file, sheet, the header row found and the names
+/// accepted.
+pub fn locate(grids: &[Grid], specs: &[FieldSpec], sheet: Option<&str>) -> Result<Table> {
+    let candidates: Vec<&Grid> = match sheet {
+        Some(name) => {
+            let g = grids
+                .iter()
+                .filter(|g| g.sheet.as_deref() == Some(name))
+                .collect::<Vec<_>>();
+            if g.is_empty() {
+                let avail: Vec<String> = grids.iter().filter_map(|g| g.sheet.clone()).collect();
+                return Err(MonitorError::input(
+                    grids
+                        .first()
+                        .map(|g| Location::file(&g.file))
+                        .unwrap_or_default(),
+                    format!(
+                        "找不到工作表“{name}”；文件中的工作表有：{}",
+                        avail.join("、")
+                    ),
+                ));
+            }
+            g
+        }
+        None => grids.iter().collect(),
+    };
+    // (required matched, total matched, -sheet index, -row) → best
+    let mut best: Option<(usize, usize, &Grid, usize, HashMap<&'static str, usize>)> = None;
+    for g in &candidates {
+        for r in 0..g.rows.len().min(MAX_HEADER_SCAN) {
+            let names = header_names(g, r);
+            let found = match_fields(&names, specs);
+            let req = specs
+                .iter()
+                .filter(|s| s.required && found.contains_key(s.key))
+                .count();
+            let score = (req, found.len());
+            if best.as_ref().is_none_or(|b| score > (b.0, b.1)) {
+                best = Some((req, found.len(), g, r, found));
+            }
+        }
+    }
+    let Some((_, total, g, r, cols)) = best else {
+        return Err(MonitorError::input(
+            grids.first().map(Grid::loc).unwrap_or_default(),
+            "文件中没有任何数据",
+        ));
+    };
+    let missing: Vec<&FieldSpec> = specs
+        .iter()
+        .filter(|s| s.required && !cols.contains_key(s.key))
+        .collect();
+    if !missing.is_empty() {
+        let detail: Vec<String> = missing
+            .iter()
+            .map(|s| format!("“{}”（可用列名：{}）", s.key, s.aliases.join("、")))
+            .collect();
+        let mut loc = g.loc();
+        if total > 0 {
+            loc.row = Some(r as u32 + 1);
+        }
+        return Err(MonitorError::input(
+            loc,
+            format!("表头中缺少必需的列：{}", detail.join("；")),
+        ));
+    }
+    let width = cols.values().max().copied().unwrap_or(0) + 1;
+    let key_col = specs
+        .iter()
+        .find(|s| s.required)
+        .and_then(|s| cols.get(s.key))
+        .copied();
+    let mut rows = Vec::new();
+    for (i, row) in g.rows.iter().enumerate().skip(r + 1) {
+        if row.iter().take(width.max(row.len())).all(Cell::is_empty) || is_footer_or_total(row) {
+            continue;
+        }
+        // A unit or column-number row right under the header ("元", "1 2 3").
+        if i == r + 1
+            && key_col
+                .is_some_and(|k| row.get(k).is_none_or(Cell::is_empty) || is_counter(row.get(k)))
+            && row
+                .iter()
+                .filter(|c| !c.is_empty())
+                .all(|c| c.text().chars().count() <= 4 && (is_counter(Some(c)) || is_unit(c)))
+        {
+            continue;
+        }
+        rows.push((i as u32 + 1, row.clone()));
+    }
+    Ok(Table {
+        file: g.file.clone(),
+        sheet: g.sheet.clone(),
+        header_row: r as u32 + 1,
+        cols,
+        rows,
+    })
+}
+
+fn is_counter(c: Option<&Cell>) -> bool {
+    match c {
+        Some(Cell::Int(i)) => *i < 100,
+        Some(Cell::Float(f)) => f.fract() == 0.0 && *f < 100.0,
+        Some(Cell::Text(s)) => s.trim().len() <= 2 && s.trim().chars().all(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+fn is_unit(c: &Cell) -> bool {
+    let t = header_key(&c.text());
+    ["元", "人", "户", "个", "月", "(元)", "(人)", "是/否", "亩"].contains(&t.as_str())
+        || t.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPECS: &[FieldSpec] = &[
+        FieldSpec {
+            key: "户编号",
+            aliases: &["户编号", "户码"],
+            required: true,
+        },
+        FieldSpec {
+            key: "户主姓名",
+            aliases: &["户主姓名", "户主", "姓名"],
+            required: true,
+        },
+        FieldSpec {
+            key: "工资性收入",
+            aliases: &["工资性收入"],
+            required: false,
+        },
+    ];
+
+    fn grid(rows: Vec<Vec<&str>>) -> Grid {
+        Grid {
+            file: "t.csv".into(),
+            sheet: None,
+            rows: rows
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|s| {
+                            if s.is_empty() {
+                                Cell::Empty
+                            } else {
+                                Cell::Text(s.into())
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn finds_header_below_title_rows_and_two_row_headers() {
+        let g = grid(vec![
+            vec!["某某镇农户收入表"],
+            vec!["填报单位：某村", "", "2020年3月"],
+            vec!["户码", "户主", "收入情况"],
+            vec!["", "", "工资性收入（元）"],
+            vec!["1", "2", "3"],
+            vec!["H001", "张三", "1,000"],
+            vec![""],
+            vec!["合计", "", "1000"],
+        ]);
+        let t = locate(&[g], SPECS, None).unwrap();
+        assert_eq!(t.header_row, 4);
+        assert_eq!(t.cols["户编号"], 0);
+        assert_eq!(t.cols["工资性收入"], 2);
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].0, 6);
+        assert_eq!(t.cell(&t.rows[0].1, "户主姓名").text(), "张三");
+    }
+
+    #[test]
+    fn missing_required_column_names_it_and_the_aliases() {
+        let g = grid(vec![vec!["户编号", "工资性收入"], vec!["1", "2"]]);
+        let e = locate(&[g], SPECS, None).unwrap_err().to_string();
+        assert!(e.contains("户主姓名"), "{e}");
+        assert!(e.contains("第1行"), "{e}");
+    }
+
+    #[test]
+    fn csv_in_gbk_and_utf8_bom() {
+        let text = "户编号,户主姓名\nH1,张三\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let g = read_csv_bytes(&gbk, "a.csv").unwrap();
+        assert_eq!(g.get(1, 1).text(), "张三");
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(text.as_bytes());
+        let g = read_csv_bytes(&bom, "b.csv").unwrap();
+        assert_eq!(g.get(0, 0).text(), "户编号");
+        let tab = "户编号\t户主姓名\nH1\t李四\n";
+        let g = read_csv_bytes(tab.as_bytes(), "c.txt").unwrap();
+        assert_eq!(g.get(1, 1).text(), "李四");
+    }
+
+    #[test]
+    fn the_lian_tong_trap_is_gbk() {
+        // GBK bytes of "联通" look like UTF-8 to a loose check.
+        let bytes = [0xC1, 0xAA, 0xCD, 0xA8, b'\n'];
+        assert_eq!(decode_text(&bytes, "x").unwrap(), "联通\n");
+    }
+}

@@ -1,0 +1,22 @@
+//! `monitor`: the monthly 防止返贫致贫监测 run for county offices.
+//!
+//! Data flow: [`ingest`] (files → grids → located tables) →
+//! [`validate`]/[`normalize`] (typed households, members, expense records,
+//! data problems) → [`assess`] with [`rules`] (policy as data) →
+//! [`report`] (ledger and annex forms) and a `summary.json`, orchestrated
+//! by [`run`].
+
+pub mod assess;
+pub mod cases;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod normalize;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod synth;
+pub mod validate;
+
+pub use error::{MonitorError, Result};

@@ -1,0 +1,234 @@
+//! Domain types shared along the data flow.
+
+use crate::error::Location;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// 户类型 as exported. 2020 names and their 2021+ equivalents are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+pub enum HouseholdType {
+    /// 脱贫户 (已脱贫建档立卡户)
+    Tuopin,
+    /// 脱贫监测户 / 脱贫不稳定户 (already under monitoring)
+    TuopinMonitor,
+    /// 边缘户 / 边缘易致贫户 (already under monitoring)
+    Edge,
+    /// 一般农户 (非建档立卡)
+    General,
+    /// 突发严重困难户
+    Sudden,
+}
+
+impl HouseholdType {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        Some(match s.as_str() {
+            "脱贫户"
+            | "已脱贫户"
+            | "建档立卡户"
+            | "建档立卡脱贫户"
+            | "贫困户"
+            | "已脱贫"
+            | "脱贫人口" => HouseholdType::Tuopin,
+            "脱贫监测户" | "脱贫不稳定户" | "监测户" => HouseholdType::TuopinMonitor,
+            "边缘户" | "边缘易致贫户" | "边缘易致贫" => HouseholdType::Edge,
+            "一般农户" | "一般户" | "农户" | "非建档立卡户" | "非贫困户" | "一般农牧户" => {
+                HouseholdType::General
+            }
+            "突发严重困难户" | "突发困难户" => HouseholdType::Sudden,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HouseholdType::Tuopin => "脱贫户",
+            HouseholdType::TuopinMonitor => "脱贫监测户",
+            HouseholdType::Edge => "边缘户",
+            HouseholdType::General => "一般农户",
+            HouseholdType::Sudden => "突发严重困难户",
+        }
+    }
+
+    /// Registered poor households (脱贫 side) face 返贫 risk; others 致贫.
+    pub fn is_tuopin_side(self) -> bool {
+        matches!(self, HouseholdType::Tuopin | HouseholdType::TuopinMonitor)
+    }
+}
+
+/// The four income components and production costs, annual, in 元.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Income {
+    pub wage: Decimal,
+    pub business: Decimal,
+    pub property: Decimal,
+    pub transfer: Decimal,
+    pub cost: Decimal,
+}
+
+impl Income {
+    /// 家庭收入合计 K = L + M + N + P
+    pub fn total(&self) -> Decimal {
+        self.wage + self.business + self.property + self.transfer
+    }
+    /// 家庭纯收入 S = K − R
+    pub fn net(&self) -> Decimal {
+        self.total() - self.cost
+    }
+}
+
+/// 两不愁三保障 and 饮水: `Some(false)` means explicitly not met.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Guarantees {
+    pub education: Option<bool>,
+    pub medical: Option<bool>,
+    pub housing: Option<bool>,
+    pub water: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Household {
+    pub id: String,
+    pub head_name: String,
+    pub id_no: String,
+    pub phone: String,
+    pub township: String,
+    pub village: String,
+    pub group: String,
+    pub hh_type: HouseholdType,
+    pub size: u32,
+    pub labor: Option<u32>,
+    pub tuopin_year: String,
+    pub income: Option<Income>,
+    /// 上年家庭纯收入 (or 上年人均纯收入 × 家庭人口).
+    pub last_year_net: Option<Decimal>,
+    pub guarantees: Guarantees,
+    pub applied: Option<bool>,
+    pub applied_cause: String,
+    #[serde(skip)]
+    pub source: Location,
+}
+
+impl Household {
+    /// 人均纯收入 T = S ÷ A, 2 decimals, half away from zero.
+    pub fn per_capita_net(&self) -> Option<Decimal> {
+        let inc = self.income.as_ref()?;
+        if self.size == 0 {
+            return None;
+        }
+        Some(crate::normalize::round2(
+            inc.net() / Decimal::from(self.size),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub hh_id: String,
+    pub name: String,
+    pub id_no: String,
+    pub relation: String,
+}
+
+/// One out-of-pocket / department warning record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expense {
+    pub hh_id: String,
+    pub cause: String,
+    pub amount: Decimal,
+    pub date: NaiveDate,
+    pub source_unit: String,
+    pub person: String,
+    #[serde(skip)]
+    pub source: Location,
+}
+
+/// A row skipped or doubtful, for the 数据问题 sheet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DataIssue {
+    pub loc: Location,
+    pub value: String,
+    /// "已跳过" (row not used) or "存疑" (used, but check it).
+    pub severity: &'static str,
+    pub reason: String,
+}
+
+/// Everything read for one month, after normalization.
+#[derive(Debug, Clone, Default)]
+pub struct MonthData {
+    pub households: Vec<Household>,
+    pub members: Vec<Member>,
+    pub expenses: Vec<Expense>,
+    pub issues: Vec<DataIssue>,
+}
+
+/// Risk-cause names used across rule files (national-system wording).
+pub const EXPENSE_CAUSES: &[&str] = &[
+    "因病",
+    "因学",
+    "因灾",
+    "因残",
+    "因意外事故",
+    "因产业失败",
+    "因就业不稳定",
+    "因疫情",
+    "其他",
+];
+
+/// Map the many spellings of an expense type to the canonical cause.
+pub fn canonical_cause(s: &str) -> Option<&'static str> {
+    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t
+        .trim_end_matches("支出")
+        .trim_end_matches("致贫")
+        .trim_end_matches("返贫");
+    Some(match t {
+        "因病" | "疾病" | "医疗" | "大病" | "慢性病" | "住院" | "合规自付医疗" | "医疗费用" => {
+            "因病"
+        }
+        "因学" | "教育" | "上学" | "就学" | "学费" | "教育费用" => "因学",
+        "因灾" | "因自然灾害" | "自然灾害" | "灾害" | "受灾" | "灾害损失" => {
+            "因灾"
+        }
+        "因残" | "残疾" | "康复" | "护理" => "因残",
+        "因意外事故" | "意外事故" | "意外" | "事故" => "因意外事故",
+        "因产业失败" | "因产业项目失败" | "产业失败" => "因产业失败",
+        "因就业不稳定" | "因务工就业不稳" | "务工就业不稳" | "就业不稳定" | "因就业不稳" => {
+            "因就业不稳定"
+        }
+        "因疫情" | "疫情" | "因新冠肺炎疫情" | "新冠肺炎疫情" => "因疫情",
+        "其他" | "其它" => "其他",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn household_types_old_and_new_names() {
+        assert_eq!(
+            HouseholdType::parse("脱贫不稳定户"),
+            Some(HouseholdType::TuopinMonitor)
+        );
+        assert_eq!(
+            HouseholdType::parse("边缘易致贫户"),
+            Some(HouseholdType::Edge)
+        );
+        assert_eq!(
+            HouseholdType::parse(" 一般农户 "),
+            Some(HouseholdType::General)
+        );
+        assert_eq!(HouseholdType::parse("五保户"), None);
+    }
+
+    #[test]
+    fn cause_spellings() {
+        assert_eq!(canonical_cause("医疗支出"), Some("因病"));
+        assert_eq!(canonical_cause("因自然灾害"), Some("因灾"));
+        assert_eq!(canonical_cause("因务工就业不稳"), Some("因就业不稳定"));
+        assert_eq!(canonical_cause("买车"), None);
+    }
+}

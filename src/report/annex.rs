@@ -1,0 +1,868 @@
+//! The annex forms of the 弥勒 2020 办法 (附件3-1, 3-2, 4, 5, 6) for this
+//! month's risk households. Per-household forms (3-1, 3-2, 4) put one
+//! household per printed page (manual page breaks), one sheet per 乡镇;
+//! the 研判表 (5, 6) list households per 乡镇.
+
+use super::*;
+use crate::normalize::{fmt_money, id_birth_sex, month_end};
+use rust_xlsxwriter::{DataValidation, Formula};
+
+pub const FILE_SURVEY: &str = "附件3-1 返贫致贫风险户调查表.xlsx";
+pub const FILE_BUDGET: &str = "附件3-2 致贫返贫风险户收支测算表.xlsx";
+pub const FILE_MEASURES: &str = "附件4 致贫返贫风险户帮扶措施表.xlsx";
+
+pub fn review_file_returning(rs: &RuleSet) -> String {
+    format!("附件5 {}动态监测分析研判表.xlsx", rs.labels.returning)
+}
+pub fn review_file_new(rs: &RuleSet) -> String {
+    format!("附件6 {}动态监测分析研判表.xlsx", rs.labels.new)
+}
+
+/// Choices of the 研判结论 dropdown.
+pub const DECISIONS: [&str; 4] = ["纳入监测", "不纳入", "继续监测", "风险消除"];
+
+/// Excel allows 1023 manual page breaks per sheet.
+const PER_SHEET: usize = 1000;
+
+fn put(
+    ws: &mut Worksheet,
+    r: u32,
+    c1: u16,
+    c2: u16,
+    text: &str,
+    f: &Format,
+) -> Result<(), XlsxError> {
+    if c1 == c2 {
+        ws.write_string_with_format(r, c1, text, f)?;
+    } else {
+        ws.merge_range(r, c1, r, c2, text, f)?;
+    }
+    Ok(())
+}
+
+fn put_money(
+    ws: &mut Worksheet,
+    r: u32,
+    c: u16,
+    v: Option<Decimal>,
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    match v {
+        Some(v) => ws.write_number_with_format(r, c, money_f64(v), &st.money)?,
+        None => ws.write_string_with_format(r, c, "未测算", &st.center)?,
+    };
+    Ok(())
+}
+
+fn place(h: &Household) -> String {
+    let mut s = h.township.clone();
+    if !h.village.is_empty() {
+        s.push_str(&h.village);
+    }
+    if !h.group.is_empty() {
+        s.push_str(&h.group);
+    }
+    s
+}
+
+fn members_of<'a>(ctx: &'a ReportCtx, h: &Household) -> Vec<&'a crate::model::Member> {
+    ctx.members.iter().filter(|m| m.hh_id == h.id).collect()
+}
+
+fn spending_text(ctx: &ReportCtx, a: &Assessment) -> String {
+    let from = ctx.rs.spending_window(ctx.month);
+    if a.spending.is_empty() {
+        return format!(
+            "{}至{}无刚性支出记录",
+            from.format("%Y-%m-%d"),
+            month_end(ctx.month).format("%Y-%m-%d")
+        );
+    }
+    let parts: Vec<String> = a
+        .spending
+        .iter()
+        .map(|(c, v)| format!("{c} {} 元", fmt_money(*v)))
+        .collect();
+    let total: Decimal = a.spending.values().copied().sum();
+    format!(
+        "{}至{}：{}；合计 {} 元",
+        from.format("%Y-%m-%d"),
+        month_end(ctx.month).format("%Y-%m-%d"),
+        parts.join("；"),
+        fmt_money(total)
+    )
+}
+
+/// Write a workbook of per-household blocks, one 乡镇 per sheet, a page
+/// break before every household after the first.
+fn per_household(
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    path: &Path,
+    title: &str,
+    landscape: bool,
+    widths: &[f64],
+    mut block: impl FnMut(&mut Worksheet, u32, &RiskRow, &Styles) -> Result<u32, XlsxError>,
+) -> Result<()> {
+    let e = xerr(path);
+    let st = Styles::new();
+    let mut wb = new_workbook(ctx.month, title);
+    let mut used = Vec::new();
+    let groups = by_township(rows, PER_SHEET);
+    if groups.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name("本月无风险户").map_err(&e)?;
+        put(ws, 0, 0, widths.len() as u16 - 1, title, &st.title).map_err(&e)?;
+        put(
+            ws,
+            1,
+            0,
+            widths.len() as u16 - 1,
+            &format!("{} 未发现返贫致贫风险户", ctx.month_cn()),
+            &st.subtitle,
+        )
+        .map_err(&e)?;
+        page_setup(ws, landscape, None).map_err(&e)?;
+    }
+    for (town, list) in groups {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name(&town, &mut used)).map_err(&e)?;
+        for (c, w) in widths.iter().enumerate() {
+            ws.set_column_width(c as u16, *w).map_err(&e)?;
+        }
+        let mut row = 0u32;
+        let mut breaks = Vec::new();
+        for r in list {
+            if row > 0 {
+                breaks.push(row);
+            }
+            row = block(ws, row, r, &st).map_err(&e)?;
+        }
+        if !breaks.is_empty() {
+            ws.set_page_breaks(&breaks).map_err(&e)?;
+        }
+        page_setup(ws, landscape, None).map_err(&e)?;
+    }
+    save(&mut wb, path)
+}
+
+/// 附件3-1 返贫致贫风险户调查表 (8 columns, portrait).
+pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+    let widths = [6.0, 10.0, 10.0, 12.0, 12.0, 8.0, 12.0, 12.0];
+    per_household(
+        ctx,
+        rows,
+        path,
+        "返贫致贫风险户调查表",
+        false,
+        &widths,
+        |ws, r0, r, st| {
+            let h = r.h;
+            let mut row = r0;
+            put(ws, row, 0, 7, "附件3-1    返贫致贫风险户调查表", &st.title)?;
+            ws.set_row_height(row, 32)?;
+            row += 1;
+            put(
+                ws,
+                row,
+                0,
+                7,
+                &format!(
+                "{}   {} 乡(镇)   {} 村(居)委会   {} 村民小组        调查日期：     年   月   日",
+                ctx.rs.meta.locality, h.township, h.village, h.group
+            ),
+                &st.subtitle,
+            )?;
+            row += 1;
+            let line =
+                |ws: &mut Worksheet, row: u32, cells: &[(&str, &str)]| -> Result<(), XlsxError> {
+                    for (i, (l, v)) in cells.iter().enumerate() {
+                        let c = (i * 2) as u16;
+                        ws.write_string_with_format(row, c, *l, &st.label)?;
+                        ws.write_string_with_format(row, c + 1, *v, &st.text)?;
+                    }
+                    Ok(())
+                };
+            ws.write_string_with_format(row, 0, "户主姓名", &st.label)?;
+            ws.write_string_with_format(row, 1, &h.head_name, &st.text)?;
+            ws.write_string_with_format(row, 2, "身份证号", &st.label)?;
+            put(ws, row, 3, 4, &h.id_no, &st.text)?;
+            ws.write_string_with_format(row, 5, "联系电话", &st.label)?;
+            put(ws, row, 6, 7, &h.phone, &st.text)?;
+            row += 1;
+            line(
+                ws,
+                row,
+                &[
+                    ("户编号", &h.id),
+                    ("户类型", h.hh_type.label()),
+                    ("监测类型", r.class),
+                    ("脱贫年度", &h.tuopin_year),
+                ],
+            )?;
+            row += 1;
+            let size = h.size.to_string();
+            let labor = h.labor.map(|n| n.to_string()).unwrap_or_default();
+            line(
+                ws,
+                row,
+                &[
+                    ("户籍人口", &size),
+                    ("常住人口", ""),
+                    ("劳动力人数", &labor),
+                    ("风险属性", r.risk),
+                ],
+            )?;
+            row += 1;
+            put(ws, row, 0, 7, "家庭成员情况", &st.header)?;
+            row += 1;
+            for (c, t) in [
+                "序号",
+                "姓名",
+                "与户主关系",
+                "身份证号",
+                "",
+                "性别",
+                "出生日期",
+                "健康状况/劳动技能",
+            ]
+            .iter()
+            .enumerate()
+            {
+                if c == 4 {
+                    continue;
+                }
+                if c == 3 {
+                    put(ws, row, 3, 4, t, &st.header)?;
+                } else {
+                    ws.write_string_with_format(row, c as u16, *t, &st.header)?;
+                }
+            }
+            row += 1;
+            let mut mem: Vec<(String, String, String)> = members_of(ctx, h)
+                .iter()
+                .map(|m| (m.name.clone(), m.relation.clone(), m.id_no.clone()))
+                .collect();
+            if mem.is_empty() {
+                mem.push((h.head_name.clone(), "户主".into(), h.id_no.clone()));
+            }
+            for (i, (name, rel, id)) in mem.iter().enumerate() {
+                let (birth, sex) = id_birth_sex(id)
+                    .map(|(d, s)| (d.format("%Y-%m-%d").to_string(), s))
+                    .unwrap_or_default();
+                ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
+                ws.write_string_with_format(row, 1, name, &st.text)?;
+                ws.write_string_with_format(row, 2, rel, &st.center)?;
+                put(ws, row, 3, 4, id, &st.text)?;
+                ws.write_string_with_format(row, 5, sex, &st.center)?;
+                ws.write_string_with_format(row, 6, &birth, &st.center)?;
+                ws.write_string_with_format(row, 7, "", &st.text)?;
+                row += 1;
+            }
+            put(ws, row, 0, 7, "“两不愁三保障”及饮水安全情况", &st.header)?;
+            row += 1;
+            let g = &h.guarantees;
+            line(
+                ws,
+                row,
+                &[
+                    ("义务教育有保障", yes_no(g.education)),
+                    ("基本医疗有保障", yes_no(g.medical)),
+                    ("住房安全有保障", yes_no(g.housing)),
+                    ("饮水安全有保障", yes_no(g.water)),
+                ],
+            )?;
+            ws.set_row_height(row, 28)?;
+            row += 1;
+            let labeled = |ws: &mut Worksheet,
+                           row: &mut u32,
+                           label: &str,
+                           text: &str,
+                           height: f64|
+             -> Result<(), XlsxError> {
+                ws.write_string_with_format(*row, 0, label, &st.label)?;
+                put(ws, *row, 1, 7, text, &st.wrap)?;
+                ws.set_row_height(*row, height)?;
+                *row += 1;
+                Ok(())
+            };
+            labeled(ws, &mut row, "风险类型", &r.a.causes().join("、"), 20.0)?;
+            let basis = r.a.basis_text();
+            let lines = basis.lines().count().max(1) as f64;
+            labeled(ws, &mut row, "风险描述", &basis, (lines * 28.0).max(40.0))?;
+            labeled(ws, &mut row, "刚性支出", &spending_text(ctx, r.a), 32.0)?;
+            labeled(ws, &mut row, "帮扶需求", "", 48.0)?;
+            row += 1;
+            put(
+            ws,
+            row,
+            0,
+            7,
+            "调查人（签字）：                户主（签字/手印）：                村委会/驻村工作队（盖章）：",
+            &st.sign,
+        )?;
+            ws.set_row_height(row, 30)?;
+            Ok(row + 2)
+        },
+    )
+}
+
+/// 附件3-2 致贫返贫风险户收支测算表 (5 columns, portrait), with formulas
+/// K = L+M+N+P, S = K−R, T = S÷A carrying their computed values.
+pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+    let widths = [30.0, 7.0, 12.0, 16.0, 34.0];
+    let line = ctx.rs.income_line(ctx.month);
+    let from = crate::normalize::months_back(ctx.month, 11);
+    let to = month_end(ctx.month);
+    per_household(
+        ctx,
+        rows,
+        path,
+        "致贫返贫风险户收支测算表",
+        false,
+        &widths,
+        |ws, r0, r, st| {
+            let h = r.h;
+            let mut row = r0;
+            put(
+                ws,
+                row,
+                0,
+                4,
+                "附件3-2    致贫返贫风险户收支测算表",
+                &st.title,
+            )?;
+            ws.set_row_height(row, 32)?;
+            row += 1;
+            put(
+                ws,
+                row,
+                0,
+                4,
+                &format!(
+                    "户主：{}    户编号：{}    {}    {}：{}",
+                    h.head_name,
+                    h.id,
+                    place(h),
+                    r.class,
+                    r.risk
+                ),
+                &st.subtitle,
+            )?;
+            row += 1;
+            put(
+                ws,
+                row,
+                0,
+                4,
+                &format!(
+                    "测算期：{}至{}（年度收入测算）",
+                    from.format("%Y-%m-%d"),
+                    to.format("%Y-%m-%d")
+                ),
+                &st.subtitle,
+            )?;
+            row += 1;
+            for (c, t) in ["项目", "代码", "规模/数量", "金额(元)", "计算式/备注"]
+                .iter()
+                .enumerate()
+            {
+                ws.write_string_with_format(row, c as u16, *t, &st.header)?;
+            }
+            row += 1;
+            let inc = h.income.clone();
+            let cell = |r: u32| format!("D{}", r + 1);
+            // A
+            let a_row = row;
+            ws.write_string_with_format(row, 0, "家庭人口", &st.text)?;
+            ws.write_string_with_format(row, 1, "A", &st.center)?;
+            ws.write_number_with_format(row, 2, h.size as f64, &st.int)?;
+            ws.write_number_with_format(row, 3, h.size as f64, &st.int)?;
+            ws.write_string_with_format(row, 4, "人", &st.text)?;
+            row += 1;
+            let k_row = row;
+            row += 1;
+            let comps: [(&str, &str, Option<Decimal>); 4] = [
+                ("其中：工资性收入", "L", inc.as_ref().map(|i| i.wage)),
+                (
+                    "　　　生产经营性收入",
+                    "M",
+                    inc.as_ref().map(|i| i.business),
+                ),
+                ("　　　财产性收入", "N", inc.as_ref().map(|i| i.property)),
+                ("　　　转移性收入", "P", inc.as_ref().map(|i| i.transfer)),
+            ];
+            for (name, code, v) in comps {
+                ws.write_string_with_format(row, 0, name, &st.text)?;
+                ws.write_string_with_format(row, 1, code, &st.center)?;
+                ws.write_string_with_format(row, 2, "", &st.text)?;
+                put_money(ws, row, 3, v, st)?;
+                ws.write_string_with_format(row, 4, "", &st.text)?;
+                row += 1;
+            }
+            let l_row = k_row + 1;
+            let p_row = k_row + 4;
+            ws.write_string_with_format(k_row, 0, "家庭收入合计", &st.label)?;
+            ws.write_string_with_format(k_row, 1, "K", &st.center)?;
+            ws.write_string_with_format(k_row, 2, "", &st.text)?;
+            ws.write_string_with_format(k_row, 4, "K=L+M+N+P", &st.text)?;
+            let r_row = row;
+            ws.write_string_with_format(row, 0, "生产经营性支出", &st.text)?;
+            ws.write_string_with_format(row, 1, "R", &st.center)?;
+            ws.write_string_with_format(row, 2, "", &st.text)?;
+            put_money(ws, row, 3, inc.as_ref().map(|i| i.cost), st)?;
+            ws.write_string_with_format(row, 4, "", &st.text)?;
+            row += 1;
+            let s_row = row;
+            ws.write_string_with_format(row, 0, "家庭纯收入", &st.label)?;
+            ws.write_string_with_format(row, 1, "S", &st.center)?;
+            ws.write_string_with_format(row, 2, "", &st.text)?;
+            ws.write_string_with_format(row, 4, "S=K−R", &st.text)?;
+            row += 1;
+            let t_row = row;
+            ws.write_string_with_format(row, 0, "人均纯收入", &st.label)?;
+            ws.write_string_with_format(row, 1, "T", &st.center)?;
+            ws.write_string_with_format(row, 2, "", &st.text)?;
+            ws.write_string_with_format(row, 4, "T=S÷A，保留两位小数", &st.text)?;
+            row += 1;
+            match &inc {
+                Some(i) => {
+                    let k = Formula::new(format!("=SUM({}:{})", cell(l_row), cell(p_row)))
+                        .set_result(money_f64(i.total()).to_string());
+                    ws.write_formula_with_format(k_row, 3, k, &st.money)?;
+                    let s = Formula::new(format!("={}-{}", cell(k_row), cell(r_row)))
+                        .set_result(money_f64(i.net()).to_string());
+                    ws.write_formula_with_format(s_row, 3, s, &st.money)?;
+                    let t = Formula::new(format!("=ROUND({}/{},2)", cell(s_row), cell(a_row)))
+                        .set_result(r.a.per_capita.map(money_f64).unwrap_or(0.0).to_string());
+                    ws.write_formula_with_format(t_row, 3, t, &st.money)?;
+                }
+                None => {
+                    for rr in [k_row, s_row, t_row] {
+                        ws.write_string_with_format(rr, 3, "未测算", &st.center)?;
+                    }
+                }
+            }
+            ws.write_string_with_format(row, 0, "监测标准（人均纯收入）", &st.text)?;
+            ws.write_string_with_format(row, 1, "", &st.center)?;
+            ws.write_string_with_format(row, 2, "", &st.text)?;
+            put_money(ws, row, 3, line, st)?;
+            ws.write_string_with_format(row, 4, &ctx.rs.meta.locality, &st.text)?;
+            row += 1;
+            let below = match (r.a.per_capita, line) {
+                (Some(t), Some(l)) => {
+                    if t < l {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                }
+                _ => "",
+            };
+            ws.write_string_with_format(row, 0, "人均纯收入是否低于监测标准", &st.text)?;
+            for c in 1..=2 {
+                ws.write_string_with_format(row, c, "", &st.text)?;
+            }
+            ws.write_string_with_format(row, 3, below, &st.center)?;
+            ws.write_string_with_format(row, 4, "", &st.text)?;
+            row += 1;
+            put(
+                ws,
+                row,
+                0,
+                4,
+                &format!(
+                    "刚性支出（{}至{}）",
+                    ctx.rs.spending_window(ctx.month).format("%Y-%m-%d"),
+                    to.format("%Y-%m-%d")
+                ),
+                &st.header,
+            )?;
+            row += 1;
+            for (c, v) in &r.a.spending {
+                let units: Vec<&str> = {
+                    let mut u: Vec<&str> = ctx
+                        .expenses
+                        .iter()
+                        .filter(|e| e.hh_id == h.id && &e.cause == c && !e.source_unit.is_empty())
+                        .map(|e| e.source_unit.as_str())
+                        .collect();
+                    u.sort();
+                    u.dedup();
+                    u
+                };
+                ws.write_string_with_format(row, 0, &format!("{c}自付支出"), &st.text)?;
+                ws.write_string_with_format(row, 1, "", &st.center)?;
+                ws.write_string_with_format(row, 2, "", &st.text)?;
+                ws.write_number_with_format(row, 3, money_f64(*v), &st.money)?;
+                ws.write_string_with_format(row, 4, &units.join("、"), &st.text)?;
+                row += 1;
+            }
+            let total: Decimal = r.a.spending.values().copied().sum();
+            let rows_money: [(&str, Option<Decimal>, String); 2] = [
+                ("家庭自费支出合计", Some(total), String::new()),
+                ("上年家庭纯收入", h.last_year_net, String::new()),
+            ];
+            for (name, v, note) in rows_money {
+                ws.write_string_with_format(row, 0, name, &st.label)?;
+                ws.write_string_with_format(row, 1, "", &st.center)?;
+                ws.write_string_with_format(row, 2, "", &st.text)?;
+                put_money(ws, row, 3, v, st)?;
+                ws.write_string_with_format(row, 4, &note, &st.text)?;
+                row += 1;
+            }
+            let over = match h.last_year_net {
+                Some(l) if total > Decimal::ZERO => {
+                    if total > l {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                }
+                Some(_) => "否",
+                None => "",
+            };
+            ws.write_string_with_format(row, 0, "刚性支出是否超过上年家庭纯收入", &st.text)?;
+            for c in 1..=2 {
+                ws.write_string_with_format(row, c, "", &st.text)?;
+            }
+            ws.write_string_with_format(row, 3, over, &st.center)?;
+            ws.write_string_with_format(row, 4, "", &st.text)?;
+            row += 2;
+            put(ws, row, 0, 4, "村委会书记（签字）：          第一书记（签字）：          帮扶干部（签字）：          户主（签字/手印）：", &st.sign)?;
+            ws.set_row_height(row, 30)?;
+            Ok(row + 2)
+        },
+    )
+}
+
+/// 附件4 致贫返贫风险户帮扶措施表 (9 columns, landscape): suggested
+/// measure categories per cause from the rule file, blanks for the
+/// responsible unit, person and deadline.
+pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+    let widths = [5.0, 14.0, 12.0, 50.0, 14.0, 10.0, 11.0, 10.0, 16.0];
+    per_household(
+        ctx,
+        rows,
+        path,
+        "致贫返贫风险户帮扶措施表",
+        true,
+        &widths,
+        |ws, r0, r, st| {
+            let h = r.h;
+            let mut row = r0;
+            put(
+                ws,
+                row,
+                0,
+                8,
+                "附件4    致贫返贫风险户帮扶措施表",
+                &st.title,
+            )?;
+            ws.set_row_height(row, 32)?;
+            row += 1;
+            put(
+                ws,
+                row,
+                0,
+                8,
+                &format!("{}    {}", ctx.rs.meta.locality, place(h)),
+                &st.subtitle,
+            )?;
+            row += 1;
+            let pairs: [(&str, String); 4] = [
+                ("户主", h.head_name.clone()),
+                ("身份证号", h.id_no.clone()),
+                ("家庭人口", format!("{} 人", h.size)),
+                ("监测类型", format!("{}（{}）", r.class, r.risk)),
+            ];
+            let spans = [
+                (0u16, 1u16, 2u16, 2u16),
+                (3, 3, 4, 5),
+                (6, 6, 7, 7),
+                (8, 8, 8, 8),
+            ];
+            let _ = spans;
+            // Row 1: 户主 | name | 身份证号 | id | 家庭人口 | n | 监测类型 | class
+            ws.write_string_with_format(row, 0, pairs[0].0, &st.label)?;
+            put(ws, row, 1, 2, &pairs[0].1, &st.text)?;
+            ws.write_string_with_format(
+                row,
+                3,
+                &format!("{}：{}", pairs[1].0, pairs[1].1),
+                &st.text,
+            )?;
+            ws.write_string_with_format(row, 4, pairs[2].0, &st.label)?;
+            ws.write_string_with_format(row, 5, &pairs[2].1, &st.center)?;
+            ws.write_string_with_format(row, 6, pairs[3].0, &st.label)?;
+            put(ws, row, 7, 8, &pairs[3].1, &st.text)?;
+            row += 1;
+            ws.write_string_with_format(row, 0, "风险类型", &st.label)?;
+            put(ws, row, 1, 3, &r.a.causes().join("、"), &st.wrap)?;
+            ws.write_string_with_format(row, 4, "识别时间", &st.label)?;
+            ws.write_string_with_format(row, 5, &r.since, &st.center)?;
+            ws.write_string_with_format(row, 6, "帮扶责任人", &st.label)?;
+            put(ws, row, 7, 8, "", &st.text)?;
+            row += 1;
+            for (c, t) in [
+                "序号",
+                "针对风险",
+                "措施类别",
+                "具体措施（建议，据实修改）",
+                "责任单位",
+                "责任人",
+                "落实时限",
+                "金额(元)",
+                "预期成效",
+            ]
+            .iter()
+            .enumerate()
+            {
+                ws.write_string_with_format(row, c as u16, *t, &st.header)?;
+            }
+            row += 1;
+            let mut n = 0;
+            for cause in r.a.causes() {
+                let mut found: Vec<&crate::rules::Measure> = ctx
+                    .rs
+                    .measures
+                    .iter()
+                    .filter(|m| m.cause == cause)
+                    .collect();
+                if found.is_empty() {
+                    found = ctx.rs.measures.iter().filter(|m| m.cause == "*").collect();
+                }
+                let items: Vec<(String, String)> = if found.is_empty() {
+                    vec![(String::new(), String::new())]
+                } else {
+                    found
+                        .iter()
+                        .map(|m| {
+                            (
+                                m.category.clone(),
+                                format!("{}（依据：{}）", m.suggestion, m.citation.clause),
+                            )
+                        })
+                        .collect()
+                };
+                for (cat, text) in items {
+                    n += 1;
+                    ws.write_number_with_format(row, 0, n as f64, &st.int)?;
+                    ws.write_string_with_format(row, 1, &cause, &st.wrap)?;
+                    ws.write_string_with_format(row, 2, &cat, &st.center)?;
+                    ws.write_string_with_format(row, 3, &text, &st.wrap)?;
+                    for c in 4..=8 {
+                        ws.write_string_with_format(row, c, "", &st.text)?;
+                    }
+                    ws.set_row_height(row, 36)?;
+                    row += 1;
+                }
+            }
+            row += 1;
+            put(ws, row, 0, 8, "帮扶责任人（签字）：                    村委会（盖章）：                    乡镇审核（盖章）：                    日期：     年   月   日", &st.sign)?;
+            ws.set_row_height(row, 30)?;
+            Ok(row + 2)
+        },
+    )
+}
+
+pub const REVIEW_HEADERS: &[&str] = &[
+    "序号",
+    "户编号",
+    "乡镇",
+    "村",
+    "组",
+    "户主姓名",
+    "身份证号",
+    "家庭人口",
+    "", // 脱贫年度 (附件5) / 户属性 (附件6)
+    "纳入监测时间",
+    "风险类型",
+    "本期人均纯收入(元)",
+    "监测标准(元)",
+    "低于标准",
+    "刚性支出(元)",
+    "义务教育",
+    "基本医疗",
+    "住房安全",
+    "饮水安全",
+    "已落实措施",
+    "研判结论",
+    "备注",
+];
+
+/// Column of 研判结论 in the 研判表 (0-based).
+pub const REVIEW_DECISION_COL: u16 = 20;
+/// Column of 户编号 in the 研判表 (0-based).
+pub const REVIEW_ID_COL: u16 = 1;
+/// Header row of the 研判表 (0-based).
+pub const REVIEW_HEADER_ROW: u32 = 2;
+
+/// 附件5 / 附件6 动态监测分析研判表: one sheet per 乡镇, a row per household,
+/// a dropdown for 研判结论.
+pub fn write_review(ctx: &ReportCtx, rows: &[RiskRow], returning: bool, path: &Path) -> Result<()> {
+    let e = xerr(path);
+    let st = Styles::new();
+    let (no, label) = if returning {
+        ("附件5", ctx.rs.labels.returning.as_str())
+    } else {
+        ("附件6", ctx.rs.labels.new.as_str())
+    };
+    let title = format!("{no}    {label}动态监测分析研判表");
+    let mut wb = new_workbook(ctx.month, &title);
+    let line = ctx.rs.income_line(ctx.month);
+    let last = REVIEW_HEADERS.len() as u16 - 1;
+    let widths = [
+        5.0, 13.0, 9.0, 9.0, 7.0, 8.0, 19.0, 5.0, 8.0, 9.0, 14.0, 11.0, 9.0, 6.0, 10.0, 5.0, 5.0,
+        5.0, 5.0, 12.0, 10.0, 10.0,
+    ];
+    let mut used = Vec::new();
+    let mut groups = by_township(rows, 60_000);
+    if groups.is_empty() {
+        groups.push((String::from("本月无"), Vec::new()));
+    }
+    let validation = DataValidation::new()
+        .allow_list_strings(&DECISIONS)
+        .map_err(&e)?
+        .set_input_title("研判结论")
+        .map_err(&e)?
+        .set_input_message(DECISIONS.join(" / "))
+        .map_err(&e)?;
+    for (town, list) in groups {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name(&town, &mut used)).map_err(&e)?;
+        for (c, w) in widths.iter().enumerate() {
+            ws.set_column_width(c as u16, *w).map_err(&e)?;
+        }
+        put(ws, 0, 0, last, &title, &st.title).map_err(&e)?;
+        ws.set_row_height(0, 30).map_err(&e)?;
+        put(
+            ws,
+            1,
+            0,
+            last,
+            &format!(
+                "{}  {} 乡(镇)        {}        监测标准：人均纯收入 {} 元",
+                ctx.rs.meta.locality,
+                town,
+                ctx.month_cn(),
+                line.map(fmt_money).unwrap_or_else(|| "—".into())
+            ),
+            &st.subtitle,
+        )
+        .map_err(&e)?;
+        for (c, h) in REVIEW_HEADERS.iter().enumerate() {
+            let h = if c == 8 {
+                if returning {
+                    "脱贫年度"
+                } else {
+                    "户属性"
+                }
+            } else {
+                h
+            };
+            ws.write_string_with_format(REVIEW_HEADER_ROW, c as u16, h, &st.header)
+                .map_err(&e)?;
+        }
+        ws.set_row_height(REVIEW_HEADER_ROW, 30).map_err(&e)?;
+        let mut row = REVIEW_HEADER_ROW + 1;
+        let mut sorted = list.clone();
+        sorted.sort_by(|a, b| {
+            (&a.h.village, &a.h.group, &a.h.id).cmp(&(&b.h.village, &b.h.group, &b.h.id))
+        });
+        for (i, r) in sorted.iter().enumerate() {
+            let h = r.h;
+            let g = &h.guarantees;
+            let spend: Decimal = r.a.spending.values().copied().sum();
+            let below = match (r.a.per_capita, line) {
+                (Some(t), Some(l)) => {
+                    if t < l {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                }
+                _ => "",
+            };
+            let attr = if returning {
+                h.tuopin_year.clone()
+            } else {
+                h.hh_type.label().to_string()
+            };
+            ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
+                .map_err(&e)?;
+            let texts: [(u16, &str); 9] = [
+                (1, &h.id),
+                (2, &h.township),
+                (3, &h.village),
+                (4, &h.group),
+                (5, &h.head_name),
+                (6, &h.id_no),
+                (8, &attr),
+                (9, &r.since),
+                (10, &r.a.causes().join("、")),
+            ];
+            for (c, t) in texts {
+                ws.write_string_with_format(row, c, t, if c == 10 { &st.wrap } else { &st.text })
+                    .map_err(&e)?;
+            }
+            ws.write_number_with_format(row, 7, h.size as f64, &st.int)
+                .map_err(&e)?;
+            put_money(ws, row, 11, r.a.per_capita, &st).map_err(&e)?;
+            put_money(ws, row, 12, line, &st).map_err(&e)?;
+            ws.write_string_with_format(row, 13, below, &st.center)
+                .map_err(&e)?;
+            ws.write_number_with_format(row, 14, money_f64(spend), &st.money)
+                .map_err(&e)?;
+            for (c, v) in [
+                (15, g.education),
+                (16, g.medical),
+                (17, g.housing),
+                (18, g.water),
+            ] {
+                ws.write_string_with_format(row, c, yes_no(v), &st.center)
+                    .map_err(&e)?;
+            }
+            for c in [19, 20, 21] {
+                ws.write_string_with_format(row, c, "", &st.text)
+                    .map_err(&e)?;
+            }
+            row += 1;
+        }
+        if sorted.is_empty() {
+            put(
+                ws,
+                row,
+                0,
+                last,
+                &format!("本月无{label}风险户"),
+                &st.center,
+            )
+            .map_err(&e)?;
+            row += 1;
+        } else {
+            ws.add_data_validation(
+                REVIEW_HEADER_ROW + 1,
+                REVIEW_DECISION_COL,
+                row - 1,
+                REVIEW_DECISION_COL,
+                &validation,
+            )
+            .map_err(&e)?;
+        }
+        row += 1;
+        put(
+            ws,
+            row,
+            0,
+            last,
+            "填表人：                    村支书/主任：                    第一书记：                    乡镇审核（盖章）：                    日期：     年   月   日",
+            &st.sign,
+        )
+        .map_err(&e)?;
+        ws.set_row_height(row, 30).map_err(&e)?;
+        ws.set_freeze_panes(REVIEW_HEADER_ROW + 1, 0).map_err(&e)?;
+        page_setup(ws, true, Some((0, REVIEW_HEADER_ROW))).map_err(&e)?;
+    }
+    save(&mut wb, path)
+}

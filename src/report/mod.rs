@@ -1,0 +1,231 @@
+//! Print-ready xlsx outputs: the risk ledger and the annex forms. Every
+//! sheet is A4, bordered, fitted to the page width, with repeated header
+//! rows and page numbers in the footer.
+
+pub mod annex;
+pub mod ledger;
+
+use crate::assess::Assessment;
+use crate::error::{MonitorError, Result};
+use crate::model::Household;
+use crate::rules::RuleSet;
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
+use std::path::Path;
+
+/// What the report writers need about one risk household.
+pub struct RiskRow<'a> {
+    pub h: &'a Household,
+    pub a: &'a Assessment,
+    /// 监测类型 (e.g. 脱贫监测户 / 边缘户)
+    pub class: &'a str,
+    /// 风险属性 (返贫风险 / 致贫风险)
+    pub risk: &'a str,
+    /// 纳入监测时间 (YYYY-MM)
+    pub since: String,
+}
+
+pub struct ReportCtx<'a> {
+    pub rs: &'a RuleSet,
+    pub month: NaiveDate,
+    pub members: &'a [crate::model::Member],
+    pub expenses: &'a [crate::model::Expense],
+}
+
+impl ReportCtx<'_> {
+    pub fn month_cn(&self) -> String {
+        format!("{}年{}月", self.month.year(), self.month.month())
+    }
+}
+
+pub const FONT: &str = "宋体";
+
+pub struct Styles {
+    pub title: Format,
+    pub subtitle: Format,
+    pub header: Format,
+    pub text: Format,
+    pub center: Format,
+    pub wrap: Format,
+    pub money: Format,
+    pub int: Format,
+    pub label: Format,
+    pub sign: Format,
+    pub note: Format,
+}
+
+impl Styles {
+    pub fn new() -> Self {
+        let base = Format::new().set_font_name(FONT).set_font_size(10.5);
+        let cell = base
+            .clone()
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::VerticalCenter);
+        Styles {
+            title: base
+                .clone()
+                .set_bold()
+                .set_font_size(16)
+                .set_align(FormatAlign::Center)
+                .set_align(FormatAlign::VerticalCenter),
+            subtitle: base.clone().set_align(FormatAlign::VerticalCenter),
+            header: cell
+                .clone()
+                .set_bold()
+                .set_text_wrap()
+                .set_align(FormatAlign::Center)
+                .set_background_color(0xEDEDED),
+            text: cell.clone(),
+            center: cell.clone().set_align(FormatAlign::Center),
+            wrap: cell.clone().set_text_wrap().set_align(FormatAlign::Top),
+            money: cell.clone().set_num_format("#,##0.00"),
+            int: cell
+                .clone()
+                .set_align(FormatAlign::Center)
+                .set_num_format("0"),
+            label: cell
+                .clone()
+                .set_bold()
+                .set_align(FormatAlign::Center)
+                .set_text_wrap(),
+            sign: base.clone().set_align(FormatAlign::VerticalCenter),
+            note: base.set_font_size(9).set_text_wrap(),
+        }
+    }
+}
+
+impl Default for Styles {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A4, orientation, fit to one page wide, repeated header rows, page
+/// numbers "第 n 页，共 N 页".
+pub fn page_setup(
+    ws: &mut Worksheet,
+    landscape: bool,
+    repeat: Option<(u32, u32)>,
+) -> Result<(), XlsxError> {
+    ws.set_paper_size(9);
+    if landscape {
+        ws.set_landscape();
+    } else {
+        ws.set_portrait();
+    }
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_margins(0.5, 0.5, 0.6, 0.7, 0.3, 0.3);
+    ws.set_print_center_horizontally(true);
+    ws.set_footer("&C第 &P 页，共 &N 页");
+    if let Some((a, b)) = repeat {
+        ws.set_repeat_rows(a, b)?;
+    }
+    Ok(())
+}
+
+/// A new workbook whose document properties do not depend on the clock,
+/// so re-running a month writes the same bytes.
+pub fn new_workbook(month: NaiveDate, title: &str) -> Workbook {
+    let mut wb = Workbook::new();
+    let created = ExcelDateTime::from_ymd(month.year() as u16, month.month() as u8, 1)
+        .unwrap_or_else(|_| ExcelDateTime::from_ymd(2020, 1, 1).expect("valid date"));
+    let props = DocProperties::new()
+        .set_title(title)
+        .set_author("monitor 防止返贫致贫监测")
+        .set_creation_datetime(&created);
+    wb.set_properties(&props);
+    wb
+}
+
+pub fn save(wb: &mut Workbook, path: &Path) -> Result<()> {
+    wb.save(path).map_err(|e| MonitorError::Output {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
+}
+
+pub fn xerr(path: &Path) -> impl Fn(XlsxError) -> MonitorError + '_ {
+    move |e| MonitorError::Output {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+/// Money for a spreadsheet cell. `Decimal` is the value everywhere; the
+/// conversion to a float happens only here, at the xlsx boundary.
+pub fn money_f64(d: Decimal) -> f64 {
+    crate::normalize::round2(d).to_f64().unwrap_or(0.0)
+}
+
+/// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique.
+pub fn sheet_name(base: &str, used: &mut Vec<String>) -> String {
+    let clean: String = base
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .take(28)
+        .collect();
+    let clean = if clean.is_empty() {
+        "Sheet".to_string()
+    } else {
+        clean
+    };
+    let mut name = clean.clone();
+    let mut n = 2;
+    while used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
+        name = format!("{clean}{n}");
+        n += 1;
+    }
+    used.push(name.clone());
+    name
+}
+
+/// Group risk rows by 乡镇 (sorted), in chunks small enough for Excel's
+/// limit of 1023 manual page breaks per sheet.
+pub fn by_township<'a, 'b>(
+    rows: &'b [RiskRow<'a>],
+    chunk: usize,
+) -> Vec<(String, Vec<&'b RiskRow<'a>>)> {
+    let mut groups: std::collections::BTreeMap<&str, Vec<&RiskRow>> = Default::default();
+    for r in rows {
+        groups.entry(r.h.township.as_str()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (t, v) in groups {
+        let parts = v.len().div_ceil(chunk);
+        for (i, c) in v.chunks(chunk).enumerate() {
+            let name = if parts > 1 {
+                format!("{t}（{}）", i + 1)
+            } else {
+                t.to_string()
+            };
+            out.push((name, c.to_vec()));
+        }
+    }
+    out
+}
+
+pub fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_clean_and_unique() {
+        let mut used = Vec::new();
+        assert_eq!(sheet_name("勐遮镇", &mut used), "勐遮镇");
+        assert_eq!(sheet_name("勐遮镇", &mut used), "勐遮镇2");
+        assert_eq!(sheet_name("a/b:c", &mut used), "a_b_c");
+        assert!(sheet_name(&"长".repeat(40), &mut used).chars().count() <= 31);
+    }
+}

@@ -1,0 +1,620 @@
+//! Policy as data: one TOML file per locality under `rules/`, each rule with
+//! an id, the risk cause it reports, dated parameter values and a citation
+//! of the clause in the policy document. Test households live beside each
+//! rule file in `<name>.cases.toml` and are run by `monitor rules test`.
+
+use crate::error::{MonitorError, Result};
+use crate::model::HouseholdType;
+use crate::normalize::{months_back, parse_date_str};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub id: String,
+    /// 地方 (shown on forms as 县(市)).
+    pub locality: String,
+    /// Title and number of the policy document.
+    pub document: String,
+    /// Issue date of the document.
+    pub issued: String,
+    /// File name of the seed text under shared/seeds.
+    pub seed: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// How households at risk are reported.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    /// 脱贫户 at risk, e.g. 脱贫监测户 (2020) / 脱贫不稳定户 (2021+).
+    pub returning: String,
+    pub returning_risk: String,
+    /// 一般农户 at risk, e.g. 边缘户 / 边缘易致贫户.
+    pub new: String,
+    pub new_risk: String,
+    /// 突发严重困难户, where the locality has the category.
+    #[serde(default)]
+    pub sudden: Option<String>,
+    pub citation: Citation,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Citation {
+    /// Clause number as printed, e.g. "一、（二）监测范围".
+    pub clause: String,
+    /// The words of the clause the rule rests on.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    cause: Option<String>,
+    #[serde(default)]
+    applies_to: Option<Vec<String>>,
+    citation: Citation,
+    params: Vec<toml::Table>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    /// Risk cause this measure answers ("*" for any).
+    pub cause: String,
+    /// 措施类别 (national-system measure columns).
+    pub category: String,
+    pub suggestion: String,
+    pub citation: Citation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFileDef {
+    ruleset: Meta,
+    labels: Labels,
+    #[serde(rename = "rule")]
+    rules: Vec<RuleDef>,
+    #[serde(default, rename = "measure")]
+    measures: Vec<Measure>,
+}
+
+/// Parameters of each rule kind. Unknown keys are refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Params {
+    /// 人均纯收入 below `line`.
+    IncomeBelowLine { line: Decimal },
+    /// Out-of-pocket spending for `causes` within the last `window_months`
+    /// months (the run month included) above `amount`.
+    SpendingOverAmount {
+        amount: Decimal,
+        causes: Vec<String>,
+        window_months: u32,
+    },
+    /// Rigid spending for `causes` within `window_months` above `ratio` ×
+    /// last year's household net income.
+    SpendingOverLastYearIncome {
+        causes: Vec<String>,
+        window_months: u32,
+        ratio: Decimal,
+    },
+    /// 家庭纯收入 fell by at least `ratio` against last year.
+    IncomeDrop { ratio: Decimal },
+    /// 转移性收入 share of income at least `transfer_share` and per-capita
+    /// net income without transfers below `line`.
+    SubsidyHeavy {
+        transfer_share: Decimal,
+        line: Decimal,
+    },
+    /// Any of `items` (义务教育, 基本医疗, 住房安全, 饮水安全) explicitly not met.
+    GuaranteeNotMet { items: Vec<String> },
+    /// The household applied itself (农户申报 = 是).
+    SelfApplication,
+}
+
+pub const GUARANTEE_ITEMS: [&str; 4] = ["义务教育", "基本医疗", "住房安全", "饮水安全"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P1 {
+    line: Decimal,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P2 {
+    amount: Decimal,
+    causes: Vec<String>,
+    window_months: u32,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P3 {
+    causes: Vec<String>,
+    window_months: u32,
+    ratio: Decimal,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P4 {
+    ratio: Decimal,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P5 {
+    transfer_share: Decimal,
+    line: Decimal,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P6 {
+    items: Vec<String>,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P7 {}
+
+pub const KINDS: &[&str] = &[
+    "income_below_line",
+    "spending_over_amount",
+    "spending_over_last_year_income",
+    "income_drop",
+    "subsidy_heavy",
+    "guarantee_not_met",
+    "self_application",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dated {
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+    pub params: Params,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub cause: Option<String>,
+    pub applies_to: Option<Vec<HouseholdType>>,
+    pub citation: Citation,
+    pub values: Vec<Dated>,
+}
+
+impl Rule {
+    /// The parameter set in force for the month starting `month_start`: a
+    /// value takes effect for the month in which it is issued (the run
+    /// happens after the month closes).
+    pub fn params_for(&self, month_start: NaiveDate) -> Option<&Params> {
+        let end = crate::normalize::month_end(month_start);
+        self.values
+            .iter()
+            .filter(|d| d.from <= end && d.to.is_none_or(|t| t >= month_start))
+            .max_by_key(|d| d.from)
+            .map(|d| &d.params)
+    }
+
+    pub fn applies(&self, t: HouseholdType) -> bool {
+        self.applies_to.as_ref().is_none_or(|v| v.contains(&t))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSet {
+    pub path: PathBuf,
+    pub meta: Meta,
+    pub labels: Labels,
+    pub rules: Vec<Rule>,
+    pub measures: Vec<Measure>,
+}
+
+impl RuleSet {
+    pub fn load(path: &Path) -> Result<RuleSet> {
+        let err = |msg: String| MonitorError::Rules {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(if e.kind() == std::io::ErrorKind::NotFound {
+                "规则文件不存在".into()
+            } else {
+                format!("无法读取：{e}")
+            })
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<RuleSet> {
+        let err = |msg: String| MonitorError::Rules {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let def: RuleFileDef = toml::from_str(text).map_err(|e| err(format!("格式错误：{e}")))?;
+        let mut rules = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in def.rules {
+            if !seen.insert(r.id.clone()) {
+                return Err(err(format!("规则编号“{}”重复", r.id)));
+            }
+            if r.params.is_empty() {
+                return Err(err(format!(
+                    "规则“{}”没有任何参数值（[[rule.params]]）",
+                    r.id
+                )));
+            }
+            let applies_to = match &r.applies_to {
+                None => None,
+                Some(list) => Some(
+                    list.iter()
+                        .map(|s| {
+                            HouseholdType::parse(s).ok_or_else(|| {
+                                err(format!(
+                                    "规则“{}”的 applies_to 中有无法识别的户类型“{s}”",
+                                    r.id
+                                ))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                ),
+            };
+            let mut values = Vec::new();
+            for (i, table) in r.params.iter().enumerate() {
+                let mut t = table.clone();
+                let ctx = format!("规则“{}”第{}组参数", r.id, i + 1);
+                let date = |v: Option<toml::Value>, key: &str| -> Result<Option<NaiveDate>> {
+                    match v {
+                        None => Ok(None),
+                        Some(v) => {
+                            let s = match &v {
+                                toml::Value::Datetime(d) => d.to_string(),
+                                toml::Value::String(s) => s.clone(),
+                                _ => String::new(),
+                            };
+                            parse_date_str(&s)
+                                .map(Some)
+                                .map_err(|_| err(format!("{ctx}的 {key} 不是日期：{v}")))
+                        }
+                    }
+                };
+                let from = date(t.remove("effective_from"), "effective_from")?
+                    .ok_or_else(|| err(format!("{ctx}缺少生效日期 effective_from")))?;
+                let to = date(t.remove("effective_to"), "effective_to")?;
+                let v = toml::Value::Table(t);
+                let bad = |e: toml::de::Error| err(format!("{ctx}有误：{}", e.message()));
+                let params = match r.kind.as_str() {
+                    "income_below_line" => {
+                        let p: P1 = v.try_into().map_err(bad)?;
+                        Params::IncomeBelowLine { line: p.line }
+                    }
+                    "spending_over_amount" => {
+                        let p: P2 = v.try_into().map_err(bad)?;
+                        check_causes(&p.causes).map_err(|m| err(format!("{ctx}：{m}")))?;
+                        check_window(p.window_months).map_err(|m| err(format!("{ctx}：{m}")))?;
+                        Params::SpendingOverAmount {
+                            amount: p.amount,
+                            causes: p.causes,
+                            window_months: p.window_months,
+                        }
+                    }
+                    "spending_over_last_year_income" => {
+                        let p: P3 = v.try_into().map_err(bad)?;
+                        check_causes(&p.causes).map_err(|m| err(format!("{ctx}：{m}")))?;
+                        check_window(p.window_months).map_err(|m| err(format!("{ctx}：{m}")))?;
+                        Params::SpendingOverLastYearIncome {
+                            causes: p.causes,
+                            window_months: p.window_months,
+                            ratio: p.ratio,
+                        }
+                    }
+                    "income_drop" => {
+                        let p: P4 = v.try_into().map_err(bad)?;
+                        if p.ratio <= Decimal::ZERO || p.ratio >= Decimal::ONE {
+                            return Err(err(format!("{ctx}：ratio 应在 0 与 1 之间")));
+                        }
+                        Params::IncomeDrop { ratio: p.ratio }
+                    }
+                    "subsidy_heavy" => {
+                        let p: P5 = v.try_into().map_err(bad)?;
+                        Params::SubsidyHeavy {
+                            transfer_share: p.transfer_share,
+                            line: p.line,
+                        }
+                    }
+                    "guarantee_not_met" => {
+                        let p: P6 = v.try_into().map_err(bad)?;
+                        if let Some(x) = p
+                            .items
+                            .iter()
+                            .find(|i| !GUARANTEE_ITEMS.contains(&i.as_str()))
+                        {
+                            return Err(err(format!(
+                                "{ctx}：items 中的“{x}”不是 {}",
+                                GUARANTEE_ITEMS.join("、")
+                            )));
+                        }
+                        Params::GuaranteeNotMet { items: p.items }
+                    }
+                    "self_application" => {
+                        let _: P7 = v.try_into().map_err(bad)?;
+                        Params::SelfApplication
+                    }
+                    other => {
+                        return Err(err(format!(
+                            "规则“{}”的类型“{other}”不受支持；可用类型：{}",
+                            r.id,
+                            KINDS.join("、")
+                        )))
+                    }
+                };
+                values.push(Dated { from, to, params });
+            }
+            rules.push(Rule {
+                id: r.id,
+                name: r.name,
+                kind: r.kind,
+                cause: r.cause,
+                applies_to,
+                citation: r.citation,
+                values,
+            });
+        }
+        if rules.is_empty() {
+            return Err(err("没有任何规则（[[rule]]）".into()));
+        }
+        Ok(RuleSet {
+            path: path.to_path_buf(),
+            meta: def.ruleset,
+            labels: def.labels,
+            rules,
+            measures: def.measures,
+        })
+    }
+
+    /// Check that every rule has parameters in force for the month.
+    pub fn check_month(&self, month_start: NaiveDate) -> Result<()> {
+        for r in &self.rules {
+            if r.params_for(month_start).is_none() {
+                return Err(MonitorError::Rules {
+                    path: self.path.clone(),
+                    msg: format!(
+                        "规则“{}”在 {} 没有生效的参数值，请在 [[rule.params]] 中补充该月适用的参数",
+                        r.id,
+                        month_start.format("%Y-%m")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any rule needs income figures.
+    pub fn needs_income(&self) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(
+                r.kind.as_str(),
+                "income_below_line" | "income_drop" | "subsidy_heavy"
+            )
+        })
+    }
+
+    /// The (first) per-capita income line in force, for the forms.
+    pub fn income_line(&self, month_start: NaiveDate) -> Option<Decimal> {
+        self.rules
+            .iter()
+            .find_map(|r| match r.params_for(month_start) {
+                Some(Params::IncomeBelowLine { line }) => Some(*line),
+                _ => None,
+            })
+    }
+
+    /// The longest spending window, for the forms' 刚性支出 block.
+    pub fn spending_window(&self, month_start: NaiveDate) -> NaiveDate {
+        let months = self
+            .rules
+            .iter()
+            .filter_map(|r| match r.params_for(month_start) {
+                Some(Params::SpendingOverAmount { window_months, .. })
+                | Some(Params::SpendingOverLastYearIncome { window_months, .. }) => {
+                    Some(*window_months)
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(12);
+        months_back(month_start, months - 1)
+    }
+}
+
+fn check_causes(causes: &[String]) -> std::result::Result<(), String> {
+    match causes
+        .iter()
+        .find(|c| !crate::model::EXPENSE_CAUSES.contains(&c.as_str()))
+    {
+        Some(c) => Err(format!(
+            "causes 中的“{c}”不是支出类型；可用：{}",
+            crate::model::EXPENSE_CAUSES.join("、")
+        )),
+        None if causes.is_empty() => Err("causes 不能为空".into()),
+        None => Ok(()),
+    }
+}
+
+fn check_window(m: u32) -> std::result::Result<(), String> {
+    if (1..=36).contains(&m) {
+        Ok(())
+    } else {
+        Err("window_months 应在 1 到 36 之间".into())
+    }
+}
+
+/// All rule files in a directory (`*.toml` that are not `*.cases.toml`).
+pub fn rule_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| MonitorError::Rules {
+        path: dir.to_path_buf(),
+        msg: format!("无法读取规则目录：{e}"),
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && !p.to_string_lossy().ends_with(".cases.toml")
+        })
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `<dir>/<name>.cases.toml` beside `<dir>/<name>.toml`.
+pub fn cases_path(rule_file: &Path) -> PathBuf {
+    let stem = rule_file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    rule_file.with_file_name(format!("{stem}.cases.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[ruleset]
+id = "t"
+locality = "测试县"
+document = "测试文件"
+issued = "2020-01-01"
+seed = "x.txt"
+[labels]
+returning = "脱贫监测户"
+returning_risk = "返贫风险"
+new = "边缘户"
+new_risk = "致贫风险"
+citation = { clause = "一", text = "两类" }
+"#;
+
+    fn parse(rules: &str) -> Result<RuleSet> {
+        RuleSet::parse(&format!("{BASE}{rules}"), Path::new("t.toml"))
+    }
+
+    #[test]
+    fn dated_parameters_pick_the_value_in_force() {
+        let rs = parse(
+            r#"
+[[rule]]
+id = "line"
+name = "收入线"
+kind = "income_below_line"
+cause = "收入偏低"
+citation = { clause = "一", text = "x" }
+[[rule.params]]
+effective_from = 2020-01-01
+line = 4428
+[[rule.params]]
+effective_from = 2021-01-01
+line = "6000"
+"#,
+        )
+        .unwrap();
+        let r = &rs.rules[0];
+        let d = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+        assert_eq!(
+            r.params_for(d(2020, 3)),
+            Some(&Params::IncomeBelowLine {
+                line: Decimal::from(4428)
+            })
+        );
+        assert_eq!(
+            r.params_for(d(2021, 3)),
+            Some(&Params::IncomeBelowLine {
+                line: Decimal::from(6000)
+            })
+        );
+        assert_eq!(r.params_for(d(2019, 12)), None);
+        assert!(rs
+            .check_month(d(2019, 12))
+            .unwrap_err()
+            .to_string()
+            .contains("2019-12"));
+    }
+
+    #[test]
+    fn unknown_parameter_is_refused_with_rule_id() {
+        let e = parse(
+            r#"
+[[rule]]
+id = "line"
+name = "收入线"
+kind = "income_below_line"
+citation = { clause = "一", text = "x" }
+[[rule.params]]
+effective_from = 2020-01-01
+line = 4428
+treshold = 1
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line") && e.contains("treshold"), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_and_cause_are_refused() {
+        let e = parse(
+            r#"
+[[rule]]
+id = "x"
+name = "x"
+kind = "magic"
+citation = { clause = "一", text = "x" }
+[[rule.params]]
+effective_from = 2020-01-01
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("magic"), "{e}");
+        let e = parse(
+            r#"
+[[rule]]
+id = "x"
+name = "x"
+kind = "spending_over_amount"
+citation = { clause = "一", text = "x" }
+[[rule.params]]
+effective_from = 2020-01-01
+amount = 5000
+causes = ["因穷"]
+window_months = 2
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("因穷"), "{e}");
+    }
+
+    #[test]
+    fn missing_citation_is_refused() {
+        let e = parse(
+            r#"
+[[rule]]
+id = "x"
+name = "x"
+kind = "self_application"
+[[rule.params]]
+effective_from = 2020-01-01
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("citation"), "{e}");
+    }
+}

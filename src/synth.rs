@@ -1,0 +1,1 @@
+//! Synthetic counties for the examples and the benchmarks.

@@ -85,7 +85,7 @@ fn sum_window<'a>(
 ) -> (Decimal, Vec<String>) {
     let mut by: BTreeMap<&str, Decimal> = BTreeMap::new();
     for e in exps {
-        if e.date >= from && e.date <= to && causes.iter().any(|c| *c == e.cause) {
+        if e.date >= from && e.date <= to && causes.contains(&e.cause) {
             *by.entry(e.cause.as_str()).or_default() += e.amount;
         }
     }

@@ -9,6 +9,7 @@ use calamine::{open_workbook_auto, Data, DataType, Reader, Sheets};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One cell as read from any input format.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -134,14 +135,16 @@ pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
             "文件实为网页（HTML）格式，不是真正的Excel文件；请用Excel打开后“另存为”xlsx再运行",
         ));
     }
-    if matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods" | "xlsb") && bytes.len() > 0 {
-        // A text file named .xls (common in system exports): read as CSV.
-        if bytes.iter().take(4096).any(|b| *b == 0) && !bytes.starts_with(&[0xFF, 0xFE]) {
-            return Err(MonitorError::input(
-                Location::file(&shown),
-                "文件已损坏或不是Excel/CSV格式，无法读取",
-            ));
-        }
+    // A text file named .xls (common in system exports) is read as CSV;
+    // binary bytes that are neither zip nor OLE are a damaged file.
+    if bytes.iter().take(4096).any(|b| *b == 0)
+        && !bytes.starts_with(&[0xFF, 0xFE])
+        && !bytes.starts_with(&[0xFE, 0xFF])
+    {
+        return Err(MonitorError::input(
+            Location::file(&shown),
+            format!("文件已损坏或不是Excel/CSV格式（扩展名 .{ext}），无法读取"),
+        ));
     }
     Ok(vec![read_csv_bytes(&bytes, &shown)?])
 }
@@ -297,11 +300,28 @@ pub struct Table {
     /// 1-based row of the (last) header row.
     pub header_row: u32,
     pub cols: HashMap<&'static str, usize>,
-    /// (1-based spreadsheet row, cells in absolute columns)
-    pub rows: Vec<(u32, Vec<Cell>)>,
+    /// The sheet the table sits on (shared, not copied).
+    grid: Arc<Grid>,
+    /// 0-based indexes of the data rows in `grid`.
+    data_rows: Vec<usize>,
 }
 
 impl Table {
+    /// Data rows as (1-based spreadsheet row, cells in absolute columns).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[Cell])> + '_ {
+        self.data_rows
+            .iter()
+            .map(|&i| (i as u32 + 1, self.grid.rows[i].as_slice()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.data_rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data_rows.is_empty()
+    }
+
     pub fn has(&self, key: &str) -> bool {
         self.cols.contains_key(key)
     }
@@ -382,8 +402,8 @@ fn is_footer_or_total(row: &[Cell]) -> bool {
 /// With `sheet` set only that sheet is searched. A missing required column
 /// is an error naming file, sheet, the header row found and the names
 /// accepted.
-pub fn locate(grids: &[Grid], specs: &[FieldSpec], sheet: Option<&str>) -> Result<Table> {
-    let candidates: Vec<&Grid> = match sheet {
+pub fn locate(grids: &[Arc<Grid>], specs: &[FieldSpec], sheet: Option<&str>) -> Result<Table> {
+    let candidates: Vec<&Arc<Grid>> = match sheet {
         Some(name) => {
             let g = grids
                 .iter()
@@ -406,8 +426,15 @@ pub fn locate(grids: &[Grid], specs: &[FieldSpec], sheet: Option<&str>) -> Resul
         }
         None => grids.iter().collect(),
     };
-    // (required matched, total matched, -sheet index, -row) → best
-    let mut best: Option<(usize, usize, &Grid, usize, HashMap<&'static str, usize>)> = None;
+    // Best header candidate: (required matched, total matched, grid, row, columns).
+    type Candidate<'g> = (
+        usize,
+        usize,
+        &'g Arc<Grid>,
+        usize,
+        HashMap<&'static str, usize>,
+    );
+    let mut best: Option<Candidate> = None;
     for g in &candidates {
         for r in 0..g.rows.len().min(MAX_HEADER_SCAN) {
             let names = header_names(g, r);
@@ -424,7 +451,7 @@ pub fn locate(grids: &[Grid], specs: &[FieldSpec], sheet: Option<&str>) -> Resul
     }
     let Some((_, total, g, r, cols)) = best else {
         return Err(MonitorError::input(
-            grids.first().map(Grid::loc).unwrap_or_default(),
+            grids.first().map(|g| g.loc()).unwrap_or_default(),
             "文件中没有任何数据",
         ));
     };
@@ -468,14 +495,15 @@ pub fn locate(grids: &[Grid], specs: &[FieldSpec], sheet: Option<&str>) -> Resul
         {
             continue;
         }
-        rows.push((i as u32 + 1, row.clone()));
+        rows.push(i);
     }
     Ok(Table {
         file: g.file.clone(),
         sheet: g.sheet.clone(),
         header_row: r as u32 + 1,
         cols,
-        rows,
+        grid: Arc::clone(g),
+        data_rows: rows,
     })
 }
 
@@ -549,19 +577,20 @@ mod tests {
             vec![""],
             vec!["合计", "", "1000"],
         ]);
-        let t = locate(&[g], SPECS, None).unwrap();
+        let t = locate(&[Arc::new(g)], SPECS, None).unwrap();
         assert_eq!(t.header_row, 4);
         assert_eq!(t.cols["户编号"], 0);
         assert_eq!(t.cols["工资性收入"], 2);
-        assert_eq!(t.rows.len(), 1);
-        assert_eq!(t.rows[0].0, 6);
-        assert_eq!(t.cell(&t.rows[0].1, "户主姓名").text(), "张三");
+        let rows: Vec<(u32, &[Cell])> = t.iter().collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].0, 6);
+        assert_eq!(t.cell(rows[0].1, "户主姓名").text(), "张三");
     }
 
     #[test]
     fn missing_required_column_names_it_and_the_aliases() {
         let g = grid(vec![vec!["户编号", "工资性收入"], vec!["1", "2"]]);
-        let e = locate(&[g], SPECS, None).unwrap_err().to_string();
+        let e = locate(&[Arc::new(g)], SPECS, None).unwrap_err().to_string();
         assert!(e.contains("户主姓名"), "{e}");
         assert!(e.contains("第1行"), "{e}");
     }

@@ -215,8 +215,8 @@ pub fn parse_date_str(raw: &str) -> Result<NaiveDate, String> {
         .collect();
     let nums: Vec<u32> = parts.iter().filter_map(|p| p.parse().ok()).collect();
     match nums.as_slice() {
-        [y, m, d] if *y > 1900 => NaiveDate::from_ymd_opt(*y as i32, *m, *d).ok_or_else(err),
-        [y, m] if *y > 1900 => NaiveDate::from_ymd_opt(*y as i32, *m, 1).ok_or_else(err),
+        [y, m, d] if *y >= 1900 => NaiveDate::from_ymd_opt(*y as i32, *m, *d).ok_or_else(err),
+        [y, m] if *y >= 1900 => NaiveDate::from_ymd_opt(*y as i32, *m, 1).ok_or_else(err),
         _ => Err(err()),
     }
 }

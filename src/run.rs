@@ -207,44 +207,31 @@ fn write_outputs(
     rows.sort_by(|a, b| {
         (&a.h.township, &a.h.village, &a.h.id).cmp(&(&b.h.township, &b.h.village, &b.h.id))
     });
-    let ctx = ReportCtx {
-        rs,
-        month,
-        members: &data.members,
-        expenses: &data.expenses,
-    };
+    let ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
     let issues = issues_with_unassessed(data, assessments);
     let dir = tmp.path();
-    ledger::write(
-        &ctx,
-        &rows,
-        data.households.len(),
-        &issues,
-        &dir.join(ledger::FILE),
-    )?;
-    annex::write_survey(&ctx, &rows, &dir.join(annex::FILE_SURVEY))?;
-    annex::write_budget(&ctx, &rows, &dir.join(annex::FILE_BUDGET))?;
-    annex::write_measures(&ctx, &rows, &dir.join(annex::FILE_MEASURES))?;
-    let returning: Vec<RiskRow> = rows
-        .iter()
-        .filter(|r| r.class == rs.labels.returning)
-        .map(|r| RiskRow {
-            since: r.since.clone(),
-            ..*r
-        })
-        .collect();
-    let others: Vec<RiskRow> = rows
-        .iter()
-        .filter(|r| r.class != rs.labels.returning)
-        .map(|r| RiskRow {
-            since: r.since.clone(),
-            ..*r
-        })
-        .collect();
+    let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) =
+        rows.iter().partition(|r| r.class == rs.labels.returning);
     let f5 = annex::review_file_returning(rs);
     let f6 = annex::review_file_new(rs);
-    annex::write_review(&ctx, &returning, true, &dir.join(&f5))?;
-    annex::write_review(&ctx, &others, false, &dir.join(&f6))?;
+    // The workbooks are independent: write them on all cores, biggest first.
+    let jobs: Vec<Job> = vec![
+        Box::new(|| annex::write_survey(&ctx, &rows, &dir.join(annex::FILE_SURVEY))),
+        Box::new(|| annex::write_budget(&ctx, &rows, &dir.join(annex::FILE_BUDGET))),
+        Box::new(|| annex::write_measures(&ctx, &rows, &dir.join(annex::FILE_MEASURES))),
+        Box::new(|| {
+            ledger::write(
+                &ctx,
+                &rows,
+                data.households.len(),
+                &issues,
+                &dir.join(ledger::FILE),
+            )
+        }),
+        Box::new(|| annex::write_review(&ctx, &returning, true, &dir.join(&f5))),
+        Box::new(|| annex::write_review(&ctx, &others, false, &dir.join(&f6))),
+    ];
+    run_parallel(jobs)?;
 
     let outputs = vec![
         ledger::FILE.to_string(),
@@ -271,6 +258,40 @@ fn write_outputs(
     })
 }
 
+type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;
+
+/// Run independent jobs on the available cores; the first error wins.
+fn run_parallel(jobs: Vec<Job>) -> Result<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len())
+        .max(1);
+    let queue = std::sync::Mutex::new(jobs.into_iter());
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| loop {
+                    let job = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                    let Some(job) = job else { return Ok(()) };
+                    job()?;
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(MonitorError::Output {
+                        path: PathBuf::new(),
+                        msg: "生成报表的线程意外中止".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
 fn build_summary(
     month_key: &str,
     rs: &RuleSet,
@@ -294,7 +315,7 @@ fn build_summary(
             *counts.by_cause.entry(c).or_default() += 1;
         }
     }
-    let s = |d: Option<Decimal>| d.map(|d| d.to_string());
+    let s = |d: Option<Decimal>| d.map(|d| format!("{d:.2}"));
     Summary {
         month: month_key.to_string(),
         ruleset: RulesetOut {

@@ -9,6 +9,7 @@ use crate::normalize::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 macro_rules! field {
     ($key:literal, [$($a:literal),* $(,)?], $req:expr) => {
@@ -222,12 +223,12 @@ pub struct Inputs {
 
 /// Reads each file once even when several inputs point at it.
 #[derive(Default)]
-struct GridCache(HashMap<PathBuf, Vec<Grid>>);
+struct GridCache(HashMap<PathBuf, Vec<Arc<Grid>>>);
 
 impl GridCache {
     fn table(&mut self, spec: &InputSpec, fields: &[FieldSpec]) -> Result<Table> {
         if !self.0.contains_key(&spec.path) {
-            let g = read_grids(&spec.path)?;
+            let g = read_grids(&spec.path)?.into_iter().map(Arc::new).collect();
             self.0.insert(spec.path.clone(), g);
         }
         locate(&self.0[&spec.path], fields, spec.sheet.as_deref())
@@ -290,9 +291,10 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
     let has_income_cols = INCOME_KEYS.iter().any(|k| ht.has(k));
     // 上年人均纯收入 given instead of the household figure: × 家庭人口 once known.
     let mut last_year_pc: HashMap<String, Decimal> = HashMap::new();
+    // 家庭人口 unusable: (row, cell, reason), settled once members are known.
+    let mut bad_size: HashMap<String, (u32, Cell, String)> = HashMap::new();
 
-    for (row_no, row) in &ht.rows {
-        let row_no = *row_no;
+    for (row_no, row) in ht.iter() {
         let id_cell = ht.cell(row, "户编号");
         let id = match parse_ident(id_cell) {
             Ok(Some(id)) => id,
@@ -371,20 +373,20 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         let size_cell = ht.cell(row, "家庭人口");
         let size = match parse_count(size_cell) {
             Ok(Some(n)) if n > 0 => n as u32,
-            Ok(Some(_)) | Ok(None) if person_level => 0, // counted from member rows below
+            Ok(_) if person_level => 0, // counted from the member rows below
             Ok(_) => {
-                issues.push(
-                    &ht,
-                    row_no,
-                    Some("家庭人口"),
-                    size_cell,
-                    SKIP,
-                    "家庭人口为空或不大于0，无法测算人均收入",
+                bad_size.insert(
+                    id.clone(),
+                    (
+                        row_no,
+                        size_cell.clone(),
+                        "家庭人口为空或不大于0".to_string(),
+                    ),
                 );
                 0
             }
             Err(e) => {
-                issues.push(&ht, row_no, Some("家庭人口"), size_cell, SKIP, e);
+                bad_size.insert(id.clone(), (row_no, size_cell.clone(), e));
                 0
             }
         };
@@ -461,23 +463,23 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
     }
 
     if let Some(mt) = &member_table {
-        for (row_no, row) in &mt.rows {
+        for (row_no, row) in mt.iter() {
             let id_cell = mt.cell(row, "户编号");
             let hh_id = match parse_ident(id_cell) {
                 Ok(Some(v)) => v,
                 Ok(None) => {
-                    issues.push(mt, *row_no, Some("户编号"), id_cell, SKIP, "户编号为空");
+                    issues.push(mt, row_no, Some("户编号"), id_cell, SKIP, "户编号为空");
                     continue;
                 }
                 Err(e) => {
-                    issues.push(mt, *row_no, Some("户编号"), id_cell, SKIP, e);
+                    issues.push(mt, row_no, Some("户编号"), id_cell, SKIP, e);
                     continue;
                 }
             };
             if !index.contains_key(&hh_id) {
                 issues.push(
                     mt,
-                    *row_no,
+                    row_no,
                     Some("户编号"),
                     id_cell,
                     SKIP,
@@ -489,14 +491,14 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             let id_no = match parse_ident(idc) {
                 Ok(v) => v.unwrap_or_default(),
                 Err(e) => {
-                    issues.push(mt, *row_no, Some("证件号码"), idc, DOUBT, e);
+                    issues.push(mt, row_no, Some("证件号码"), idc, DOUBT, e);
                     String::new()
                 }
             };
             if id_no.len() == 18 && !id_checksum_ok(&id_no) {
                 issues.push(
                     mt,
-                    *row_no,
+                    row_no,
                     Some("证件号码"),
                     idc,
                     DOUBT,
@@ -520,18 +522,32 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
     let mut keep = Vec::with_capacity(households.len());
     for mut h in households {
         if h.size == 0 {
-            match counts.get(h.id.as_str()) {
-                Some(n) if *n > 0 => {
-                    h.size = *n;
-                    issues.0.push(DataIssue {
-                        loc: h.source.clone(),
-                        value: n.to_string(),
-                        severity: DOUBT,
-                        reason: format!("家庭人口未填，按家庭成员数 {n} 人测算"),
-                    });
-                }
-                _ => continue,
+            let n = counts.get(h.id.as_str()).copied().unwrap_or(0);
+            let (row_no, cell, why) = bad_size.remove(&h.id).unwrap_or((
+                h.source.row.unwrap_or(0),
+                Cell::Empty,
+                "家庭人口未填".to_string(),
+            ));
+            if n == 0 {
+                issues.push(
+                    &ht,
+                    row_no,
+                    Some("家庭人口"),
+                    &cell,
+                    SKIP,
+                    format!("{why}，且没有家庭成员可数，无法测算人均收入"),
+                );
+                continue;
             }
+            h.size = n;
+            issues.push(
+                &ht,
+                row_no,
+                Some("家庭人口"),
+                &cell,
+                DOUBT,
+                format!("{why}，按家庭成员数 {n} 人测算"),
+            );
         }
         if let Some(pc) = last_year_pc.get(&h.id) {
             h.last_year_net = Some(*pc * Decimal::from(h.size));
@@ -587,13 +603,13 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         require_one_of(&it, &["户编号", "证件号码"])?;
         require_one_of(&it, &INCOME_KEYS)?;
         let mut seen: HashMap<String, u32> = HashMap::new();
-        for (row_no, row) in &it.rows {
+        for (row_no, row) in it.iter() {
             let id = match resolve(&it, row) {
                 Ok(id) => id,
                 Err((key, msg)) => {
                     issues.push(
                         &it,
-                        *row_no,
+                        row_no,
                         key,
                         key.map_or(&Cell::Empty, |k| it.cell(row, k)),
                         SKIP,
@@ -605,7 +621,7 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             if let Some(first) = seen.get(&id) {
                 issues.push(
                     &it,
-                    *row_no,
+                    row_no,
                     Some("户编号"),
                     it.cell(row, "户编号"),
                     SKIP,
@@ -613,8 +629,8 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
                 );
                 continue;
             }
-            seen.insert(id.clone(), *row_no);
-            let inc = read_income(&it, *row_no, row, &mut issues);
+            seen.insert(id.clone(), row_no);
+            let inc = read_income(&it, row_no, row, &mut issues);
             households[index[&id]].income = inc;
         }
     }
@@ -624,8 +640,7 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         progress("读取刚性支出");
         let et = cache.table(spec, EXPENSE_SPECS)?;
         require_one_of(&et, &["户编号", "证件号码"])?;
-        for (row_no, row) in &et.rows {
-            let row_no = *row_no;
+        for (row_no, row) in et.iter() {
             let hh_id = match resolve(&et, row) {
                 Ok(id) => id,
                 Err((key, msg)) => {
@@ -661,7 +676,18 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             };
             let date_cell = et.cell(row, "发生日期");
             let date = match parse_date(date_cell) {
-                Ok(Some(d)) => d,
+                Ok(Some(d)) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => d,
+                Ok(Some(_)) => {
+                    issues.push(
+                        &et,
+                        row_no,
+                        Some("发生日期"),
+                        date_cell,
+                        SKIP,
+                        "发生日期不在合理范围内（应在2000年以后）",
+                    );
+                    continue;
+                }
                 Ok(None) => {
                     issues.push(
                         &et,

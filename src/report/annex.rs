@@ -65,10 +65,6 @@ fn place(h: &Household) -> String {
     s
 }
 
-fn members_of<'a>(ctx: &'a ReportCtx, h: &Household) -> Vec<&'a crate::model::Member> {
-    ctx.members.iter().filter(|m| m.hh_id == h.id).collect()
-}
-
 fn spending_text(ctx: &ReportCtx, a: &Assessment) -> String {
     let from = ctx.rs.spending_window(ctx.month);
     if a.spending.is_empty() {
@@ -108,7 +104,7 @@ fn per_household(
     let st = Styles::new();
     let mut wb = new_workbook(ctx.month, title);
     let mut used = Vec::new();
-    let groups = by_township(rows, PER_SHEET);
+    let groups = by_township(rows.iter(), PER_SHEET);
     if groups.is_empty() {
         let ws = wb.add_worksheet();
         ws.set_name("本月无风险户").map_err(&e)?;
@@ -125,7 +121,7 @@ fn per_household(
         page_setup(ws, landscape, None).map_err(&e)?;
     }
     for (town, list) in groups {
-        let ws = wb.add_worksheet();
+        let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
         ws.set_name(sheet_name(&town, &mut used)).map_err(&e)?;
         for (c, w) in widths.iter().enumerate() {
             ws.set_column_width(c as u16, *w).map_err(&e)?;
@@ -148,7 +144,7 @@ fn per_household(
 
 /// 附件3-1 返贫致贫风险户调查表 (8 columns, portrait).
 pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
-    let widths = [6.0, 10.0, 10.0, 12.0, 12.0, 8.0, 12.0, 12.0];
+    let widths = [7.0, 16.0, 10.0, 12.0, 12.0, 8.0, 12.0, 12.0];
     per_household(
         ctx,
         rows,
@@ -239,7 +235,8 @@ pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                 }
             }
             row += 1;
-            let mut mem: Vec<(String, String, String)> = members_of(ctx, h)
+            let mut mem: Vec<(String, String, String)> = ctx
+                .members_of(&h.id)
                 .iter()
                 .map(|m| (m.name.clone(), m.relation.clone(), m.id_no.clone()))
                 .collect();
@@ -370,78 +367,115 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                 ws.write_string_with_format(row, c as u16, *t, &st.header)?;
             }
             row += 1;
-            let inc = h.income.clone();
+            // Row numbers are fixed up front so every row is written in order
+            // (the sheet streams to disk in constant-memory mode).
+            let inc = h.income.as_ref();
             let cell = |r: u32| format!("D{}", r + 1);
-            // A
             let a_row = row;
-            ws.write_string_with_format(row, 0, "家庭人口", &st.text)?;
-            ws.write_string_with_format(row, 1, "A", &st.center)?;
-            ws.write_number_with_format(row, 2, h.size as f64, &st.int)?;
-            ws.write_number_with_format(row, 3, h.size as f64, &st.int)?;
-            ws.write_string_with_format(row, 4, "人", &st.text)?;
-            row += 1;
-            let k_row = row;
-            row += 1;
-            let comps: [(&str, &str, Option<Decimal>); 4] = [
-                ("其中：工资性收入", "L", inc.as_ref().map(|i| i.wage)),
+            let k_row = a_row + 1;
+            let (l_row, p_row) = (k_row + 1, k_row + 4);
+            let (r_row, s_row) = (k_row + 5, k_row + 6);
+            enum Val {
+                Count(u32),
+                Money(Option<Decimal>),
+                Calc(String, Option<Decimal>),
+            }
+            let calc = |f: String, v: Option<Decimal>| Val::Calc(f, v);
+            let lines: [(&str, &str, Val, &str, bool); 9] = [
+                ("家庭人口", "A", Val::Count(h.size), "人", false),
+                (
+                    "家庭收入合计",
+                    "K",
+                    calc(
+                        format!("=SUM({}:{})", cell(l_row), cell(p_row)),
+                        inc.map(|i| i.total()),
+                    ),
+                    "K=L+M+N+P",
+                    true,
+                ),
+                (
+                    "其中：工资性收入",
+                    "L",
+                    Val::Money(inc.map(|i| i.wage)),
+                    "",
+                    false,
+                ),
                 (
                     "　　　生产经营性收入",
                     "M",
-                    inc.as_ref().map(|i| i.business),
+                    Val::Money(inc.map(|i| i.business)),
+                    "",
+                    false,
                 ),
-                ("　　　财产性收入", "N", inc.as_ref().map(|i| i.property)),
-                ("　　　转移性收入", "P", inc.as_ref().map(|i| i.transfer)),
+                (
+                    "　　　财产性收入",
+                    "N",
+                    Val::Money(inc.map(|i| i.property)),
+                    "",
+                    false,
+                ),
+                (
+                    "　　　转移性收入",
+                    "P",
+                    Val::Money(inc.map(|i| i.transfer)),
+                    "",
+                    false,
+                ),
+                (
+                    "生产经营性支出",
+                    "R",
+                    Val::Money(inc.map(|i| i.cost)),
+                    "",
+                    false,
+                ),
+                (
+                    "家庭纯收入",
+                    "S",
+                    calc(
+                        format!("={}-{}", cell(k_row), cell(r_row)),
+                        inc.map(|i| i.net()),
+                    ),
+                    "S=K−R",
+                    true,
+                ),
+                (
+                    "人均纯收入",
+                    "T",
+                    calc(
+                        format!("=ROUND({}/{},2)", cell(s_row), cell(a_row)),
+                        r.a.per_capita,
+                    ),
+                    "T=S÷A，保留两位小数",
+                    true,
+                ),
             ];
-            for (name, code, v) in comps {
-                ws.write_string_with_format(row, 0, name, &st.text)?;
+            for (name, code, val, note, bold) in lines {
+                ws.write_string_with_format(row, 0, name, if bold { &st.label } else { &st.text })?;
                 ws.write_string_with_format(row, 1, code, &st.center)?;
-                ws.write_string_with_format(row, 2, "", &st.text)?;
-                put_money(ws, row, 3, v, st)?;
-                ws.write_string_with_format(row, 4, "", &st.text)?;
-                row += 1;
-            }
-            let l_row = k_row + 1;
-            let p_row = k_row + 4;
-            ws.write_string_with_format(k_row, 0, "家庭收入合计", &st.label)?;
-            ws.write_string_with_format(k_row, 1, "K", &st.center)?;
-            ws.write_string_with_format(k_row, 2, "", &st.text)?;
-            ws.write_string_with_format(k_row, 4, "K=L+M+N+P", &st.text)?;
-            let r_row = row;
-            ws.write_string_with_format(row, 0, "生产经营性支出", &st.text)?;
-            ws.write_string_with_format(row, 1, "R", &st.center)?;
-            ws.write_string_with_format(row, 2, "", &st.text)?;
-            put_money(ws, row, 3, inc.as_ref().map(|i| i.cost), st)?;
-            ws.write_string_with_format(row, 4, "", &st.text)?;
-            row += 1;
-            let s_row = row;
-            ws.write_string_with_format(row, 0, "家庭纯收入", &st.label)?;
-            ws.write_string_with_format(row, 1, "S", &st.center)?;
-            ws.write_string_with_format(row, 2, "", &st.text)?;
-            ws.write_string_with_format(row, 4, "S=K−R", &st.text)?;
-            row += 1;
-            let t_row = row;
-            ws.write_string_with_format(row, 0, "人均纯收入", &st.label)?;
-            ws.write_string_with_format(row, 1, "T", &st.center)?;
-            ws.write_string_with_format(row, 2, "", &st.text)?;
-            ws.write_string_with_format(row, 4, "T=S÷A，保留两位小数", &st.text)?;
-            row += 1;
-            match &inc {
-                Some(i) => {
-                    let k = Formula::new(format!("=SUM({}:{})", cell(l_row), cell(p_row)))
-                        .set_result(money_f64(i.total()).to_string());
-                    ws.write_formula_with_format(k_row, 3, k, &st.money)?;
-                    let s = Formula::new(format!("={}-{}", cell(k_row), cell(r_row)))
-                        .set_result(money_f64(i.net()).to_string());
-                    ws.write_formula_with_format(s_row, 3, s, &st.money)?;
-                    let t = Formula::new(format!("=ROUND({}/{},2)", cell(s_row), cell(a_row)))
-                        .set_result(r.a.per_capita.map(money_f64).unwrap_or(0.0).to_string());
-                    ws.write_formula_with_format(t_row, 3, t, &st.money)?;
-                }
-                None => {
-                    for rr in [k_row, s_row, t_row] {
-                        ws.write_string_with_format(rr, 3, "未测算", &st.center)?;
+                match val {
+                    Val::Count(n) => {
+                        ws.write_number_with_format(row, 2, n as f64, &st.int)?;
+                        ws.write_number_with_format(row, 3, n as f64, &st.int)?;
+                    }
+                    Val::Money(v) => {
+                        ws.write_string_with_format(row, 2, "", &st.text)?;
+                        put_money(ws, row, 3, v, st)?;
+                    }
+                    Val::Calc(f, v) => {
+                        ws.write_string_with_format(row, 2, "", &st.text)?;
+                        match (inc, v) {
+                            (Some(_), Some(v)) => {
+                                let f = Formula::new(f).set_result(money_f64(v).to_string());
+                                ws.write_formula_with_format(row, 3, f, &st.money)?;
+                            }
+                            _ => {
+                                ws.write_string_with_format(row, 3, "未测算", &st.center)?;
+                            }
+                        }
                     }
                 }
+                ws.write_string_with_format(row, 4, note, &st.text)?;
+                row += 1;
             }
             ws.write_string_with_format(row, 0, "监测标准（人均纯收入）", &st.text)?;
             ws.write_string_with_format(row, 1, "", &st.center)?;
@@ -482,20 +516,20 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
             for (c, v) in &r.a.spending {
                 let units: Vec<&str> = {
                     let mut u: Vec<&str> = ctx
-                        .expenses
+                        .expenses_of(&h.id)
                         .iter()
-                        .filter(|e| e.hh_id == h.id && &e.cause == c && !e.source_unit.is_empty())
+                        .filter(|e| &e.cause == c && !e.source_unit.is_empty())
                         .map(|e| e.source_unit.as_str())
                         .collect();
                     u.sort();
                     u.dedup();
                     u
                 };
-                ws.write_string_with_format(row, 0, &format!("{c}自付支出"), &st.text)?;
+                ws.write_string_with_format(row, 0, format!("{c}自付支出"), &st.text)?;
                 ws.write_string_with_format(row, 1, "", &st.center)?;
                 ws.write_string_with_format(row, 2, "", &st.text)?;
                 ws.write_number_with_format(row, 3, money_f64(*v), &st.money)?;
-                ws.write_string_with_format(row, 4, &units.join("、"), &st.text)?;
+                ws.write_string_with_format(row, 4, units.join("、"), &st.text)?;
                 row += 1;
             }
             let total: Decimal = r.a.spending.values().copied().sum();
@@ -589,7 +623,7 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
             ws.write_string_with_format(
                 row,
                 3,
-                &format!("{}：{}", pairs[1].0, pairs[1].1),
+                format!("{}：{}", pairs[1].0, pairs[1].1),
                 &st.text,
             )?;
             ws.write_string_with_format(row, 4, pairs[2].0, &st.label)?;
@@ -654,7 +688,7 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
                     for c in 4..=8 {
                         ws.write_string_with_format(row, c, "", &st.text)?;
                     }
-                    ws.set_row_height(row, 36)?;
+                    ws.set_row_height(row, wrapped_height(&text, 50.0, 30.0))?;
                     row += 1;
                 }
             }
@@ -700,7 +734,12 @@ pub const REVIEW_HEADER_ROW: u32 = 2;
 
 /// 附件5 / 附件6 动态监测分析研判表: one sheet per 乡镇, a row per household,
 /// a dropdown for 研判结论.
-pub fn write_review(ctx: &ReportCtx, rows: &[RiskRow], returning: bool, path: &Path) -> Result<()> {
+pub fn write_review(
+    ctx: &ReportCtx,
+    rows: &[&RiskRow],
+    returning: bool,
+    path: &Path,
+) -> Result<()> {
     let e = xerr(path);
     let st = Styles::new();
     let (no, label) = if returning {
@@ -717,7 +756,7 @@ pub fn write_review(ctx: &ReportCtx, rows: &[RiskRow], returning: bool, path: &P
         5.0, 5.0, 12.0, 10.0, 10.0,
     ];
     let mut used = Vec::new();
-    let mut groups = by_township(rows, 60_000);
+    let mut groups = by_township(rows.iter().copied(), 60_000);
     if groups.is_empty() {
         groups.push((String::from("本月无"), Vec::new()));
     }
@@ -729,7 +768,7 @@ pub fn write_review(ctx: &ReportCtx, rows: &[RiskRow], returning: bool, path: &P
         .set_input_message(DECISIONS.join(" / "))
         .map_err(&e)?;
     for (town, list) in groups {
-        let ws = wb.add_worksheet();
+        let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
         ws.set_name(sheet_name(&town, &mut used)).map_err(&e)?;
         for (c, w) in widths.iter().enumerate() {
             ws.set_column_width(c as u16, *w).map_err(&e)?;

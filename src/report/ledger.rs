@@ -40,7 +40,7 @@ pub fn write(
     let mut wb = new_workbook(ctx.month, "返贫致贫风险户台账");
 
     // --- 风险户台账
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
     ws.set_name(SHEET_LEDGER).map_err(&e)?;
     let last = LEDGER_HEADERS.len() as u16 - 1;
     ws.merge_range(
@@ -101,7 +101,10 @@ pub fn write(
         .map_err(&e)?;
         ws.write_string_with_format(row, 13, r.a.causes().join("、"), &st.wrap)
             .map_err(&e)?;
-        ws.write_string_with_format(row, 14, r.a.basis_text(), &st.wrap)
+        let basis = r.a.basis_text();
+        ws.set_row_height(row, wrapped_height(&basis, widths[14], 18.0))
+            .map_err(&e)?;
+        ws.write_string_with_format(row, 14, basis, &st.wrap)
             .map_err(&e)?;
     }
     if rows.is_empty() {
@@ -119,7 +122,7 @@ pub fn write(
     write_summary(ws, ctx, rows, households_read, &st).map_err(&e)?;
 
     // --- 数据问题
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
     ws.set_name(SHEET_ISSUES).map_err(&e)?;
     let heads = [
         "序号",

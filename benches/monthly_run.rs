@@ -52,6 +52,7 @@ fn main() {
             }),
         },
         workspace: dir.path().to_path_buf(),
+        store: dir.path().join("history.sqlite"),
     };
     // Phases alone, then the whole run (which repeats them and writes).
     let t = Instant::now();
@@ -73,6 +74,7 @@ fn main() {
         &RunOptions {
             month: "2020-03".into(),
             quiet: true,
+            force: false,
         },
     )
     .unwrap();

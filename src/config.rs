@@ -43,12 +43,24 @@ pub struct InputsSection {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct HistorySection {
+    /// The SQLite file of the monitoring history.
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     #[serde(default)]
     pub run: RunSection,
     #[serde(default)]
     pub inputs: InputsSection,
+    #[serde(default)]
+    pub history: HistorySection,
 }
+
+/// Default store file name, inside the workspace.
+pub const DEFAULT_STORE: &str = "monitor-history.sqlite";
 
 /// Values given on the command line (relative to the current folder).
 #[derive(Debug, Clone, Default)]
@@ -59,6 +71,7 @@ pub struct Overrides {
     pub income: Option<PathBuf>,
     pub expenses: Vec<PathBuf>,
     pub members: Option<PathBuf>,
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +80,16 @@ pub struct Plan {
     pub out: PathBuf,
     pub inputs: Inputs,
     pub workspace: PathBuf,
+    pub store: PathBuf,
+}
+
+/// The history store's path from flags, file or default.
+pub fn store_path(cfg: &ConfigFile, base: &Path, o: &Overrides) -> PathBuf {
+    match (&o.store, &cfg.history.store) {
+        (Some(p), _) => p.clone(),
+        (None, Some(s)) => resolve(base, s, ""),
+        (None, None) => base.join(DEFAULT_STORE),
+    }
 }
 
 pub const DEFAULT_CONFIG: &str = "monitor.toml";
@@ -181,6 +204,7 @@ pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result
             members,
         },
         workspace: base.to_path_buf(),
+        store: store_path(cfg, base, o),
     })
 }
 

@@ -9,7 +9,9 @@
 pub mod assess;
 pub mod cases;
 pub mod config;
+pub mod decide;
 pub mod error;
+pub mod history;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

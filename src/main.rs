@@ -47,9 +47,44 @@ enum Cmd {
         /// 输出目录（结果写在 <out>/<月份>/ 下）
         #[arg(long)]
         out: Option<PathBuf>,
+        /// 监测历史库文件（默认工作区的 monitor-history.sqlite）
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// 允许在运行过更晚月份后重跑较早的月份
+        #[arg(long)]
+        force: bool,
         /// 不显示进度条
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// 读回填好的研判表（附件5/6），记录研判结论（下月运行时生效）
+    Decide {
+        /// 研判表所属月份，格式 2020-03
+        #[arg(long)]
+        month: String,
+        /// 填好的研判表 xlsx
+        file: PathBuf,
+        /// 研判人（默认取系统用户名）
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// 查看某户逐月的监测记录（monitor history 户编号），或新建历史库（--init）
+    History {
+        /// 户编号
+        household: Option<String>,
+        /// 新建监测历史库（已存在时拒绝）
+        #[arg(long)]
+        init: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<PathBuf>,
     },
     /// 规则文件相关操作
     Rules {
@@ -82,6 +117,8 @@ fn main() -> ExitCode {
             expenses,
             members,
             out,
+            store,
+            force,
             quiet,
         } => cmd_run(
             month,
@@ -93,9 +130,25 @@ fn main() -> ExitCode {
                 income,
                 expenses,
                 members,
+                store,
             },
             quiet,
+            force,
         ),
+        Cmd::Decide {
+            month,
+            file,
+            by,
+            config,
+            store,
+            out,
+        } => cmd_decide(month, file, by, config, store, out),
+        Cmd::History {
+            household,
+            init,
+            config,
+            store,
+        } => cmd_history(household, init, config, store),
         Cmd::Rules {
             cmd: RulesCmd::Test { paths },
         } => cmd_rules_test(paths),
@@ -114,10 +167,18 @@ fn cmd_run(
     config: Option<PathBuf>,
     o: Overrides,
     quiet: bool,
+    force: bool,
 ) -> Result<u8, MonitorError> {
     let (cfg, base) = config::load(config.as_deref())?;
     let plan = config::plan(&cfg, &base, &o, &month)?;
-    let outcome = run(&plan, &RunOptions { month, quiet })?;
+    let outcome = run(
+        &plan,
+        &RunOptions {
+            month,
+            quiet,
+            force,
+        },
+    )?;
     let s = &outcome.summary;
     let by: Vec<String> = s
         .counts
@@ -139,7 +200,128 @@ fn cmd_run(
         s.counts.data_issues,
         s.counts.rows_skipped
     );
+    let st: Vec<String> = s
+        .counts
+        .by_monitoring_status
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if !st.is_empty() {
+        println!(
+            "监测状态：{}；累计风险消除 {} 户；自然增减 {} 条。",
+            st.join("，"),
+            s.counts.eliminated_total,
+            s.counts.natural_changes
+        );
+    }
     println!("结果已写入：{}", outcome.dir.display());
+    if !outcome.stale_later_months.is_empty() {
+        eprintln!(
+            "注意：以后的月份（{}）是按重跑前的结果推算的，请按顺序重跑这些月份。",
+            outcome.stale_later_months.join("、")
+        );
+    }
+    Ok(0)
+}
+
+fn workspace(
+    config: Option<PathBuf>,
+    store: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<(PathBuf, PathBuf), MonitorError> {
+    let (cfg, base) = config::load(config.as_deref())?;
+    let o = Overrides {
+        store,
+        ..Default::default()
+    };
+    let store = config::store_path(&cfg, &base, &o);
+    let out = out
+        .or_else(|| cfg.run.out.as_ref().map(|s| base.join(s)))
+        .unwrap_or_else(|| base.join("out"));
+    Ok((store, out))
+}
+
+fn cmd_decide(
+    month: String,
+    file: PathBuf,
+    by: Option<String>,
+    config: Option<PathBuf>,
+    store: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<u8, MonitorError> {
+    let (store, out) = workspace(config, store, out)?;
+    let by = by
+        .or_else(|| std::env::var("USERNAME").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "未署名".into());
+    let r = monitor::decide::decide(&store, &out, &month, &file, &by)?;
+    let parts: Vec<String> = r
+        .by_decision
+        .iter()
+        .map(|(k, v)| format!("{k} {v} 户"))
+        .collect();
+    println!(
+        "已记录 {} 的研判结论 {} 条（{}），研判人：{by}。下月运行时生效。",
+        r.month,
+        r.recorded,
+        parts.join("，")
+    );
+    Ok(0)
+}
+
+fn cmd_history(
+    household: Option<String>,
+    init: bool,
+    config: Option<PathBuf>,
+    store: Option<PathBuf>,
+) -> Result<u8, MonitorError> {
+    let (store, _) = workspace(config, store, None)?;
+    if init {
+        monitor::history::Store::create(&store)?;
+        println!("已新建监测历史库：{}", store.display());
+        return Ok(0);
+    }
+    let Some(id) = household else {
+        return Err(MonitorError::Config(
+            "请给出户编号，例如：monitor history 5325040001000010".into(),
+        ));
+    };
+    let s = monitor::history::Store::open(&store)?;
+    let r = s.reader();
+    let months = r.household(&id)?;
+    if months.is_empty() {
+        return Err(MonitorError::Refused(format!(
+            "户编号 {id} 在监测历史中没有记录"
+        )));
+    }
+    println!("户编号 {id} 的监测记录（{}）", store.display());
+    println!(
+        "{:<8}  {:<12}  {:>12}  风险类型",
+        "月份", "监测状态", "人均纯收入"
+    );
+    for (month, status, causes, pc) in months {
+        let causes: Vec<String> = serde_json::from_str(&causes).unwrap_or_default();
+        println!(
+            "{month:<8}  {status:<12}  {:>12}  {}",
+            pc.unwrap_or_else(|| "未测算".into()),
+            causes.join("、")
+        );
+    }
+    let ds = r.decisions_of(&id)?;
+    if !ds.is_empty() {
+        println!("研判结论：");
+        for d in ds {
+            println!(
+                "  {}  {}{}  研判人 {}，记录于 {}（{}）",
+                d.month,
+                d.decision,
+                d.method.map(|m| format!("（{m}）")).unwrap_or_default(),
+                d.by,
+                d.at,
+                d.source
+            );
+        }
+    }
     Ok(0)
 }
 

@@ -77,11 +77,34 @@ pub struct Measure {
     pub citation: Citation,
 }
 
+/// When a monitored household is suggested for elimination.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Elimination {
+    /// Consecutive months without any rule firing.
+    pub stable_months: u32,
+    pub citation: Citation,
+}
+
+impl Default for Elimination {
+    fn default() -> Self {
+        Elimination {
+            stable_months: 6,
+            citation: Citation {
+                clause: "国家防止返贫监测帮扶做法".into(),
+                text: "收入持续稳定，原则上不少于半年".into(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFileDef {
     ruleset: Meta,
     labels: Labels,
+    #[serde(default)]
+    elimination: Elimination,
     #[serde(rename = "rule")]
     rules: Vec<RuleDef>,
     #[serde(default, rename = "measure")]
@@ -213,6 +236,7 @@ pub struct RuleSet {
     pub path: PathBuf,
     pub meta: Meta,
     pub labels: Labels,
+    pub elimination: Elimination,
     pub rules: Vec<Rule>,
     pub measures: Vec<Measure>,
 }
@@ -370,10 +394,14 @@ impl RuleSet {
         if rules.is_empty() {
             return Err(err("没有任何规则（[[rule]]）".into()));
         }
+        if !(1..=36).contains(&def.elimination.stable_months) {
+            return Err(err("[elimination] stable_months 应在 1 到 36 之间".into()));
+        }
         Ok(RuleSet {
             path: path.to_path_buf(),
             meta: def.ruleset,
             labels: def.labels,
+            elimination: def.elimination,
             rules,
             measures: def.measures,
         })

@@ -1,10 +1,17 @@
-//! The monthly run: read → normalize → assess → write, with outputs built
-//! in a temporary folder and moved into place only when complete.
+//! The monthly run: read → normalize → assess → history → write.
+//!
+//! The run holds the history store's write lock from start to end. Outputs
+//! are built in a temporary folder; then the month's previous folder is set
+//! aside, the new one moved in, the store committed, and the old folder
+//! removed. A run killed at any point is undone (or, if the store already
+//! committed, completed) by the next command that takes the lock, so the
+//! store and the output folder always match.
 
 use crate::assess::{assess_all, class_label, Assessment};
 use crate::config::Plan;
 use crate::error::{MonitorError, Result};
-use crate::model::{DataIssue, MonthData};
+use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
+use crate::model::{DataIssue, HouseholdType, MonthData};
 use crate::normalize::parse_month;
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
@@ -73,6 +80,12 @@ pub struct HouseholdOut {
     pub status: String,
     /// 风险属性 (返贫风险 / 致贫风险)
     pub risk: String,
+    /// 监测状态 (新识别 / 持续监测 / 建议消除 / 返贫/再次识别 / 已消除)
+    pub monitoring_status: String,
+    pub identified_month: Option<String>,
+    pub eliminated_month: Option<String>,
+    pub elimination_method: Option<String>,
+    pub months_without_warning: u32,
     pub size: u32,
     pub causes: Vec<String>,
     pub per_capita_net_income: Option<String>,
@@ -82,10 +95,17 @@ pub struct HouseholdOut {
 #[derive(Debug, Serialize, Default)]
 pub struct Counts {
     pub households_read: usize,
+    /// Households that triggered a rule this month.
     pub risk_households: usize,
     pub risk_people: u32,
+    /// Households under monitoring (新识别 + 持续监测 + 建议消除 + 返贫/再次识别).
+    pub monitored: usize,
+    pub by_monitoring_status: std::collections::BTreeMap<String, usize>,
     pub by_status: std::collections::BTreeMap<String, usize>,
     pub by_cause: std::collections::BTreeMap<String, usize>,
+    /// Eliminations on record (cumulative).
+    pub eliminated_total: usize,
+    pub natural_changes: usize,
     pub data_issues: usize,
     pub rows_skipped: usize,
     pub expense_records: usize,
@@ -96,6 +116,7 @@ pub struct Summary {
     pub month: String,
     pub ruleset: RulesetOut,
     pub counts: Counts,
+    pub trend: Vec<TrendPoint>,
     pub outputs: Vec<String>,
     pub households: Vec<HouseholdOut>,
 }
@@ -111,15 +132,61 @@ pub struct RulesetOut {
 pub struct RunOptions {
     pub month: String,
     pub quiet: bool,
+    /// Allow running a month earlier than one already run.
+    pub force: bool,
 }
 
 pub struct Outcome {
     pub dir: PathBuf,
     pub summary: Summary,
+    /// Later months whose results no longer follow from this one (after --force).
+    pub stale_later_months: Vec<String>,
 }
 
-/// Run one month. Nothing under `<out>/<month>` changes unless everything
-/// was written.
+/// Name of the file in each month folder that ties it to its store record.
+pub const RUN_MARK: &str = ".monitor-run";
+
+/// Fault injection for the crash tests: `MONITOR_FAULT=<point>` aborts the
+/// process there (as a kill would), `MONITOR_FAULT=pause:<point>` sleeps.
+fn fault_point(name: &str) {
+    if let Ok(v) = std::env::var("MONITOR_FAULT") {
+        if v == name {
+            std::process::abort();
+        }
+        if v.strip_prefix("pause:") == Some(name) {
+            std::thread::sleep(std::time::Duration::from_secs(120));
+        }
+    }
+}
+
+/// Open the store, creating it only on a workspace's very first run: when
+/// month folders already exist, a missing store means lost history.
+pub fn open_store(store: &Path, out: &Path) -> Result<Store> {
+    if store.exists() {
+        return Store::open(store);
+    }
+    let previous: Vec<String> = std::fs::read_dir(out)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join(SUMMARY_FILE).exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !previous.is_empty() {
+        return Err(MonitorError::Store {
+            path: store.to_path_buf(),
+            msg: format!(
+                "监测历史库不存在，但输出目录 {} 中已有 {} 等月份的结果：历史库可能被删除或移动。请找回该文件；确需从头开始时先执行 monitor history init",
+                out.display(),
+                previous.join("、")
+            ),
+        });
+    }
+    Store::create(store)
+}
+
+/// Run one month.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let (month, _) = parse_month(&opts.month).map_err(MonitorError::Config)?;
     let month_key = month.format("%Y-%m").to_string();
@@ -128,15 +195,30 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let rs = RuleSet::load(&plan.rules)?;
     rs.check_month(month)?;
 
-    let data = load_month(&plan.inputs, |m| progress.stage(m))?;
+    // Take the workspace lock before reading, so a second run stops at once.
+    std::fs::create_dir_all(&plan.out).map_err(|e| MonitorError::Output {
+        path: plan.out.clone(),
+        msg: e.to_string(),
+    })?;
+    let mut store = open_store(&plan.store, &plan.out)?;
+    let tx = store.begin()?;
+    recover(&plan.out, &tx.reader())?;
+    let later = tx.later_months(&month_key)?;
+    if !later.is_empty() && !opts.force {
+        return Err(MonitorError::Refused(format!(
+            "已运行过更晚的月份（{}），不能再运行更早的 {month_key}：那会改变以后各月的监测状态。确需重跑请加 --force，并随后按顺序重跑以后各月",
+            later.join("、")
+        )));
+    }
+
+    let mut data = load_month(&plan.inputs, |m| progress.stage(m))?;
     if rs.needs_income()
-        && data.households.iter().all(|h| h.income.is_none())
         && !data.households.is_empty()
+        && data.households.iter().all(|h| h.income.is_none())
     {
-        let has_income_file = plan.inputs.income.is_some();
         return Err(MonitorError::input(
             crate::error::Location::file(plan.inputs.households.path.display().to_string()),
-            if has_income_file {
+            if plan.inputs.income.is_some() {
                 "所有农户都没有可用的收入数据（收入表中的户编号与农户信息不符，或金额无法识别）"
                     .to_string()
             } else {
@@ -148,10 +230,217 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let assessments = assess_all(&rs, month, &data.households, &data.expenses, || {
         progress.inc()
     });
+
+    progress.stage("比对监测历史");
+    let prev = tx.previous(&month_key)?;
+    let decisions = tx.decisions_for(&prev)?;
+    let statuses: Vec<MonthStatus> = data
+        .households
+        .iter()
+        .zip(&assessments)
+        .map(|(h, a)| {
+            derive(
+                prev.get(&h.id),
+                decisions.get(&h.id),
+                &month_key,
+                a.at_risk(),
+                matches!(
+                    h.hh_type,
+                    HouseholdType::TuopinMonitor | HouseholdType::Edge | HouseholdType::Sudden
+                ),
+                h.labor == Some(0),
+                rs.elimination.stable_months,
+            )
+        })
+        .collect();
+    // Monitored households missing from this month's roster.
+    let on_roster: std::collections::HashSet<&str> =
+        data.households.iter().map(|h| h.id.as_str()).collect();
+    let mut missing: Vec<(&String, &history::Prev)> = prev
+        .iter()
+        .filter(|(id, p)| p.status.under_review() && !on_roster.contains(id.as_str()))
+        .collect();
+    missing.sort_by(|a, b| a.0.cmp(b.0));
+    for (id, p) in missing {
+        data.issues.push(DataIssue {
+            loc: crate::error::Location::file(plan.inputs.households.path.display().to_string()),
+            value: id.clone(),
+            severity: "存疑",
+            reason: format!(
+                "监测户 {id}（{} 为“{}”）本月不在农户信息中，请核实是否迁出、死亡或合户",
+                p.month,
+                p.status.label()
+            ),
+        });
+    }
+    let changes = match tx.previous_roster(&month_key)? {
+        Some((m, hh, people)) => {
+            history::natural_changes(&m, &hh, &people, &data.households, &data.members, month)
+        }
+        None => Vec::new(),
+    };
+    let eliminated = tx.eliminations(&month_key)?;
+    let point = TrendPoint {
+        month: month_key.clone(),
+        monitored: statuses.iter().filter(|s| s.status.under_review()).count() as i64,
+        new: statuses
+            .iter()
+            .filter(|s| matches!(s.status, Status::New | Status::Returned))
+            .count() as i64,
+        eliminated: statuses
+            .iter()
+            .zip(data.households.iter())
+            .filter(|(s, h)| {
+                s.status == Status::Eliminated
+                    && prev
+                        .get(&h.id)
+                        .is_some_and(|p| p.status != Status::Eliminated)
+            })
+            .count() as i64,
+    };
+    let mut trend = tx.trend_before(&month_key)?;
+    trend.push(point.clone());
+
+    let run_id = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
+        std::process::id()
+    );
+    let store_rows: Vec<history::Row> = data
+        .households
+        .iter()
+        .zip(&assessments)
+        .zip(&statuses)
+        .map(|((h, a), st)| history::Row {
+            h,
+            st,
+            at_risk: a.at_risk(),
+            class: class_label(&rs, h.hh_type).0,
+            causes: a.causes(),
+            per_capita: a.per_capita.map(|d| format!("{d:.2}")),
+            triggers_json: serde_json::to_string(&a.triggers).unwrap_or_else(|_| "[]".into()),
+        })
+        .collect();
+    progress.stage("写入监测历史");
+    tx.record_month(
+        &month_key,
+        &run_id,
+        &rs.meta.id,
+        &store_rows,
+        &data.members,
+        &point,
+        &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+    )?;
+
     progress.stage("生成报表");
-    let outcome = write_outputs(&plan.out, &month_key, month, &rs, &data, &assessments)?;
+    let ctx = ReportCtx::new(&rs, month, &data.members, &data.expenses);
+    let out = &plan.out;
+    let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
+        path: p.to_path_buf(),
+        msg: e.to_string(),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{month_key}.tmp-"))
+        .tempdir_in(out)
+        .map_err(|e| oerr(out, e))?;
+    let mut rows: Vec<RiskRow> = data
+        .households
+        .iter()
+        .zip(&assessments)
+        .zip(&statuses)
+        .filter(|(_, st)| st.status.under_review() || st.status == Status::Eliminated)
+        .map(|((h, a), st)| {
+            let (class, risk) = class_label(&rs, h.hh_type);
+            RiskRow {
+                h,
+                a,
+                class,
+                risk,
+                st,
+            }
+        })
+        .collect();
+    // Monitored first (by 乡镇, 村, 户编号), eliminated ones after them.
+    rows.sort_by(|a, b| {
+        (
+            a.st.status == Status::Eliminated,
+            &a.h.township,
+            &a.h.village,
+            &a.h.id,
+        )
+            .cmp(&(
+                b.st.status == Status::Eliminated,
+                &b.h.township,
+                &b.h.village,
+                &b.h.id,
+            ))
+    });
+    let issues = issues_with_unassessed(&data, &assessments);
+    let outputs = write_outputs(
+        tmp.path(),
+        &ctx,
+        &rows,
+        &ledger::LedgerData {
+            rows: &rows,
+            eliminated: &eliminated,
+            changes: &changes,
+            trend: &trend,
+            households_read: data.households.len(),
+            issues: &issues,
+        },
+    )?;
+    let summary = build_summary(
+        &month_key,
+        &rs,
+        &data,
+        &rows,
+        &issues,
+        &eliminated,
+        &changes,
+        trend,
+        outputs,
+    );
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
+        path: tmp.path().join(SUMMARY_FILE),
+        msg: e.to_string(),
+    })?;
+    std::fs::write(tmp.path().join(SUMMARY_FILE), json + "\n")
+        .map_err(|e| oerr(&tmp.path().join(SUMMARY_FILE), e))?;
+    std::fs::write(tmp.path().join(RUN_MARK), &run_id)
+        .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
+    fault_point("before_publish");
+
+    // Publish: set the old folder aside, move the new one in, commit, clean up.
+    let final_dir = out.join(&month_key);
+    let old = old_dir(out, &month_key);
+    if final_dir.exists() {
+        std::fs::rename(&final_dir, &old).map_err(|e| oerr(&final_dir, e))?;
+    }
+    fault_point("after_set_aside");
+    if let Err(e) = std::fs::rename(tmp.path(), &final_dir) {
+        if old.exists() {
+            let _ = std::fs::rename(&old, &final_dir);
+        }
+        return Err(oerr(&final_dir, e));
+    }
+    fault_point("after_swap");
+    if let Err(e) = tx.commit() {
+        let _ = std::fs::remove_dir_all(&final_dir);
+        if old.exists() {
+            let _ = std::fs::rename(&old, &final_dir);
+        }
+        return Err(e);
+    }
+    fault_point("after_commit");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| oerr(&old, e))?;
+    }
     progress.finish();
-    Ok(outcome)
+    Ok(Outcome {
+        dir: final_dir,
+        summary,
+        stale_later_months: later,
+    })
 }
 
 fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<DataIssue> {
@@ -169,71 +458,36 @@ fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<D
     issues
 }
 
+/// Write the six workbooks into `dir`; returns the output file names.
 fn write_outputs(
-    out: &Path,
-    month_key: &str,
-    month: chrono::NaiveDate,
-    rs: &RuleSet,
-    data: &MonthData,
-    assessments: &[Assessment],
-) -> Result<Outcome> {
-    let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
-        path: p.to_path_buf(),
-        msg: e.to_string(),
-    };
-    std::fs::create_dir_all(out).map_err(|e| oerr(out, e))?;
-    recover(out, month_key).map_err(|e| oerr(out, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{month_key}.tmp-"))
-        .tempdir_in(out)
-        .map_err(|e| oerr(out, e))?;
-
-    let mut rows: Vec<RiskRow> = data
-        .households
+    dir: &Path,
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    ledger_data: &ledger::LedgerData,
+) -> Result<Vec<String>> {
+    let rs = ctx.rs;
+    let at_risk: Vec<RiskRow> = rows
         .iter()
-        .zip(assessments)
-        .filter(|(_, a)| a.at_risk())
-        .map(|(h, a)| {
-            let (class, risk) = class_label(rs, h.hh_type);
-            RiskRow {
-                h,
-                a,
-                class,
-                risk,
-                since: month_key.to_string(),
-            }
-        })
+        .filter(|r| r.a.at_risk())
+        .map(|r| RiskRow { ..*r })
         .collect();
-    rows.sort_by(|a, b| {
-        (&a.h.township, &a.h.village, &a.h.id).cmp(&(&b.h.township, &b.h.village, &b.h.id))
-    });
-    let ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
-    let issues = issues_with_unassessed(data, assessments);
-    let dir = tmp.path();
-    let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) =
-        rows.iter().partition(|r| r.class == rs.labels.returning);
+    let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) = rows
+        .iter()
+        .filter(|r| r.st.status.under_review())
+        .partition(|r| r.class == rs.labels.returning);
     let f5 = annex::review_file_returning(rs);
     let f6 = annex::review_file_new(rs);
     // The workbooks are independent: write them on all cores, biggest first.
     let jobs: Vec<Job> = vec![
-        Box::new(|| annex::write_survey(&ctx, &rows, &dir.join(annex::FILE_SURVEY))),
-        Box::new(|| annex::write_budget(&ctx, &rows, &dir.join(annex::FILE_BUDGET))),
-        Box::new(|| annex::write_measures(&ctx, &rows, &dir.join(annex::FILE_MEASURES))),
-        Box::new(|| {
-            ledger::write(
-                &ctx,
-                &rows,
-                data.households.len(),
-                &issues,
-                &dir.join(ledger::FILE),
-            )
-        }),
-        Box::new(|| annex::write_review(&ctx, &returning, true, &dir.join(&f5))),
-        Box::new(|| annex::write_review(&ctx, &others, false, &dir.join(&f6))),
+        Box::new(|| annex::write_survey(ctx, &at_risk, &dir.join(annex::FILE_SURVEY))),
+        Box::new(|| annex::write_budget(ctx, &at_risk, &dir.join(annex::FILE_BUDGET))),
+        Box::new(|| annex::write_measures(ctx, &at_risk, &dir.join(annex::FILE_MEASURES))),
+        Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
+        Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
+        Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
     ];
     run_parallel(jobs)?;
-
-    let outputs = vec![
+    Ok(vec![
         ledger::FILE.to_string(),
         annex::FILE_SURVEY.to_string(),
         annex::FILE_BUDGET.to_string(),
@@ -241,21 +495,7 @@ fn write_outputs(
         f5,
         f6,
         SUMMARY_FILE.to_string(),
-    ];
-    let summary = build_summary(month_key, rs, data, &rows, &issues, outputs);
-    let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
-        path: dir.join(SUMMARY_FILE),
-        msg: e.to_string(),
-    })?;
-    std::fs::write(dir.join(SUMMARY_FILE), json + "\n")
-        .map_err(|e| oerr(&dir.join(SUMMARY_FILE), e))?;
-
-    let final_dir = out.join(month_key);
-    publish(tmp.path(), &final_dir, out, month_key).map_err(|e| oerr(&final_dir, e))?;
-    Ok(Outcome {
-        dir: final_dir,
-        summary,
-    })
+    ])
 }
 
 type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;
@@ -292,25 +532,39 @@ fn run_parallel(jobs: Vec<Job>) -> Result<()> {
     results.into_iter().collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_summary(
     month_key: &str,
     rs: &RuleSet,
     data: &MonthData,
     rows: &[RiskRow],
     issues: &[DataIssue],
+    eliminated: &[history::EliminatedRow],
+    changes: &[history::Change],
+    trend: Vec<TrendPoint>,
     outputs: Vec<String>,
 ) -> Summary {
+    let at_risk: Vec<&RiskRow> = rows.iter().filter(|r| r.a.at_risk()).collect();
     let mut counts = Counts {
         households_read: data.households.len(),
-        risk_households: rows.len(),
-        risk_people: rows.iter().map(|r| r.h.size).sum(),
+        risk_households: at_risk.len(),
+        risk_people: at_risk.iter().map(|r| r.h.size).sum(),
+        monitored: rows.iter().filter(|r| r.st.status.under_review()).count(),
+        eliminated_total: eliminated.len(),
+        natural_changes: changes.len(),
         data_issues: issues.len(),
         rows_skipped: issues.iter().filter(|i| i.severity == "已跳过").count(),
         expense_records: data.expenses.len(),
         ..Default::default()
     };
     for r in rows {
-        *counts.by_status.entry(r.class.to_string()).or_default() += 1;
+        *counts
+            .by_monitoring_status
+            .entry(r.status().to_string())
+            .or_default() += 1;
+        if r.st.status.under_review() {
+            *counts.by_status.entry(r.class.to_string()).or_default() += 1;
+        }
         for c in r.a.causes() {
             *counts.by_cause.entry(c).or_default() += 1;
         }
@@ -325,6 +579,7 @@ fn build_summary(
             file: rs.path.display().to_string(),
         },
         counts,
+        trend,
         outputs,
         households: rows
             .iter()
@@ -336,6 +591,11 @@ fn build_summary(
                 household_type: r.h.hh_type.label().to_string(),
                 status: r.class.to_string(),
                 risk: r.risk.to_string(),
+                monitoring_status: r.status().to_string(),
+                identified_month: r.st.identified.clone(),
+                eliminated_month: r.st.eliminated.clone(),
+                elimination_method: r.st.method.clone(),
+                months_without_warning: r.st.quiet_months,
                 size: r.h.size,
                 causes: r.a.causes(),
                 per_capita_net_income: s(r.a.per_capita),
@@ -360,44 +620,58 @@ fn old_dir(out: &Path, month_key: &str) -> PathBuf {
     out.join(format!(".{month_key}.old"))
 }
 
-/// Undo what a run killed between the two renames of `publish` left, and
-/// clear temporary folders of killed runs.
-pub fn recover(out: &Path, month_key: &str) -> std::io::Result<()> {
-    let final_dir = out.join(month_key);
-    let old = old_dir(out, month_key);
-    if old.exists() {
-        if final_dir.exists() {
-            std::fs::remove_dir_all(&old)?;
-        } else {
-            std::fs::rename(&old, &final_dir)?;
-        }
-    }
-    if let Ok(rd) = std::fs::read_dir(out) {
-        let prefix = format!(".{month_key}.tmp-");
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    Ok(())
+fn read_mark(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(RUN_MARK)).ok()
 }
 
-/// Move the finished folder into place: the previous month's folder is set
-/// aside first and removed only after the new one is in place.
-fn publish(tmp: &Path, final_dir: &Path, out: &Path, month_key: &str) -> std::io::Result<()> {
-    let old = old_dir(out, month_key);
-    if final_dir.exists() {
-        std::fs::rename(final_dir, &old)?;
-    }
-    if let Err(e) = std::fs::rename(tmp, final_dir) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, final_dir);
+/// Bring the output folder back in line with the store after a run that
+/// was killed: a month folder whose run the store never committed is
+/// removed and the set-aside previous folder restored; temporary folders
+/// are cleared. Called with the workspace lock held.
+pub fn recover(out: &Path, store: &history::Reader) -> Result<()> {
+    let io = |p: &Path, e: std::io::Error| MonitorError::Output {
+        path: p.to_path_buf(),
+        msg: format!("恢复上次中断的运行时出错：{e}"),
+    };
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        let path = out.join(name);
+        if name.starts_with('.') && name.contains(".tmp-") {
+            std::fs::remove_dir_all(&path).map_err(|e| io(&path, e))?;
+            continue;
         }
-        return Err(e);
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old)?;
+        // A month folder: `YYYY-MM`, possibly with a set-aside `.YYYY-MM.old`.
+        let month = match name.strip_prefix('.').and_then(|n| n.strip_suffix(".old")) {
+            Some(m) => m.to_string(),
+            None if parse_month(name).is_ok() && name.len() == 7 => name.clone(),
+            None => continue,
+        };
+        let final_dir = out.join(&month);
+        let old = old_dir(out, &month);
+        let committed = store.run_id(&month)?;
+        let current_ok = final_dir.exists()
+            && read_mark(&final_dir).is_some_and(|m| Some(&m) == committed.as_ref());
+        let current_uncommitted = final_dir.exists()
+            && read_mark(&final_dir).is_some_and(|m| Some(&m) != committed.as_ref());
+        if old.exists() {
+            if current_ok {
+                std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+            } else {
+                if final_dir.exists() {
+                    std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
+                }
+                std::fs::rename(&old, &final_dir).map_err(|e| io(&old, e))?;
+            }
+        } else if current_uncommitted {
+            std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
+        }
     }
     Ok(())
 }

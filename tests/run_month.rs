@@ -339,7 +339,7 @@ fn mile_messy_roster_gives_ledger_annexes_and_data_problems() {
         .any(|c| text(c).contains("二、（一）产业帮扶")));
     // 附件5 / 附件6 split by class, with the 研判结论 column.
     let r5 = sheet(&out.join("附件5 脱贫监测户动态监测分析研判表.xlsx"), "东乡");
-    assert_eq!(text(&r5[2][20]), "研判结论");
+    assert_eq!(text(&r5[2][col(&r5, 2, "研判结论")]), "研判结论");
     let ids5: Vec<String> = r5
         .iter()
         .skip(3)

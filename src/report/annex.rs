@@ -18,9 +18,6 @@ pub fn review_file_new(rs: &RuleSet) -> String {
     format!("附件6 {}动态监测分析研判表.xlsx", rs.labels.new)
 }
 
-/// Choices of the 研判结论 dropdown.
-pub const DECISIONS: [&str; 4] = ["纳入监测", "不纳入", "继续监测", "风险消除"];
-
 /// Excel allows 1023 manual page breaks per sheet.
 const PER_SHEET: usize = 1000;
 
@@ -634,7 +631,7 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
             ws.write_string_with_format(row, 0, "风险类型", &st.label)?;
             put(ws, row, 1, 3, &r.a.causes().join("、"), &st.wrap)?;
             ws.write_string_with_format(row, 4, "识别时间", &st.label)?;
-            ws.write_string_with_format(row, 5, &r.since, &st.center)?;
+            ws.write_string_with_format(row, 5, r.since(), &st.center)?;
             ws.write_string_with_format(row, 6, "帮扶责任人", &st.label)?;
             put(ws, row, 7, 8, "", &st.text)?;
             row += 1;
@@ -711,6 +708,7 @@ pub const REVIEW_HEADERS: &[&str] = &[
     "家庭人口",
     "", // 脱贫年度 (附件5) / 户属性 (附件6)
     "纳入监测时间",
+    "监测状态",
     "风险类型",
     "本期人均纯收入(元)",
     "监测标准(元)",
@@ -722,18 +720,20 @@ pub const REVIEW_HEADERS: &[&str] = &[
     "饮水安全",
     "已落实措施",
     "研判结论",
+    "消除方式",
     "备注",
 ];
 
 /// Column of 研判结论 in the 研判表 (0-based).
-pub const REVIEW_DECISION_COL: u16 = 20;
-/// Column of 户编号 in the 研判表 (0-based).
-pub const REVIEW_ID_COL: u16 = 1;
+pub const REVIEW_DECISION_COL: u16 = 21;
+/// Column of 消除方式 (0-based).
+pub const REVIEW_METHOD_COL: u16 = 22;
 /// Header row of the 研判表 (0-based).
 pub const REVIEW_HEADER_ROW: u32 = 2;
 
-/// 附件5 / 附件6 动态监测分析研判表: one sheet per 乡镇, a row per household,
-/// a dropdown for 研判结论.
+/// 附件5 / 附件6 动态监测分析研判表: one sheet per 乡镇, a row per household
+/// under monitoring, dropdowns for 研判结论 and 消除方式. Filled in, the file
+/// is read back by `monitor decide`.
 pub fn write_review(
     ctx: &ReportCtx,
     rows: &[&RiskRow],
@@ -752,21 +752,23 @@ pub fn write_review(
     let line = ctx.rs.income_line(ctx.month);
     let last = REVIEW_HEADERS.len() as u16 - 1;
     let widths = [
-        5.0, 13.0, 9.0, 9.0, 7.0, 8.0, 19.0, 5.0, 8.0, 9.0, 14.0, 11.0, 9.0, 6.0, 10.0, 5.0, 5.0,
-        5.0, 5.0, 12.0, 10.0, 10.0,
+        5.0, 13.0, 9.0, 9.0, 6.0, 8.0, 19.0, 5.0, 8.0, 8.0, 9.0, 13.0, 10.0, 9.0, 5.0, 10.0, 5.0,
+        5.0, 5.0, 5.0, 10.0, 10.0, 9.0, 8.0,
     ];
     let mut used = Vec::new();
     let mut groups = by_township(rows.iter().copied(), 60_000);
     if groups.is_empty() {
         groups.push((String::from("本月无"), Vec::new()));
     }
-    let validation = DataValidation::new()
-        .allow_list_strings(&DECISIONS)
-        .map_err(&e)?
-        .set_input_title("研判结论")
-        .map_err(&e)?
-        .set_input_message(DECISIONS.join(" / "))
-        .map_err(&e)?;
+    let dv = |list: &[&str], title: &str| -> Result<DataValidation> {
+        DataValidation::new()
+            .allow_list_strings(list)
+            .and_then(|v| v.set_input_title(title))
+            .and_then(|v| v.set_input_message(list.join(" / ")))
+            .map_err(&e)
+    };
+    let decision_list = dv(&crate::history::DECISIONS, "研判结论")?;
+    let method_list = dv(&crate::history::METHODS, "消除方式（选“风险消除”时必填）")?;
     for (town, list) in groups {
         let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
         ws.set_name(sheet_name(&town, &mut used)).map_err(&e)?;
@@ -781,24 +783,22 @@ pub fn write_review(
             0,
             last,
             &format!(
-                "{}  {} 乡(镇)        {}        监测标准：人均纯收入 {} 元",
+                "{}  {} 乡(镇)        {}        监测标准：人均纯收入 {} 元        建议消除：连续 {} 个月未触发预警（{}）",
                 ctx.rs.meta.locality,
                 town,
                 ctx.month_cn(),
-                line.map(fmt_money).unwrap_or_else(|| "—".into())
+                line.map(fmt_money).unwrap_or_else(|| "—".into()),
+                ctx.rs.elimination.stable_months,
+                ctx.rs.elimination.citation.clause
             ),
             &st.subtitle,
         )
         .map_err(&e)?;
         for (c, h) in REVIEW_HEADERS.iter().enumerate() {
-            let h = if c == 8 {
-                if returning {
-                    "脱贫年度"
-                } else {
-                    "户属性"
-                }
-            } else {
-                h
+            let h = match c {
+                8 if returning => "脱贫年度",
+                8 => "户属性",
+                _ => h,
             };
             ws.write_string_with_format(REVIEW_HEADER_ROW, c as u16, h, &st.header)
                 .map_err(&e)?;
@@ -814,13 +814,8 @@ pub fn write_review(
             let g = &h.guarantees;
             let spend: Decimal = r.a.spending.values().copied().sum();
             let below = match (r.a.per_capita, line) {
-                (Some(t), Some(l)) => {
-                    if t < l {
-                        "是"
-                    } else {
-                        "否"
-                    }
-                }
+                (Some(t), Some(l)) if t < l => "是",
+                (Some(_), Some(_)) => "否",
                 _ => "",
             };
             let attr = if returning {
@@ -828,9 +823,8 @@ pub fn write_review(
             } else {
                 h.hh_type.label().to_string()
             };
-            ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
-                .map_err(&e)?;
-            let texts: [(u16, &str); 9] = [
+            let causes = r.a.causes().join("、");
+            let texts: [(u16, &str); 10] = [
                 (1, &h.id),
                 (2, &h.township),
                 (3, &h.village),
@@ -838,31 +832,34 @@ pub fn write_review(
                 (5, &h.head_name),
                 (6, &h.id_no),
                 (8, &attr),
-                (9, &r.since),
-                (10, &r.a.causes().join("、")),
+                (9, r.since()),
+                (10, r.status()),
+                (11, &causes),
             ];
+            ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
+                .map_err(&e)?;
             for (c, t) in texts {
-                ws.write_string_with_format(row, c, t, if c == 10 { &st.wrap } else { &st.text })
+                ws.write_string_with_format(row, c, t, if c == 11 { &st.wrap } else { &st.text })
                     .map_err(&e)?;
             }
             ws.write_number_with_format(row, 7, h.size as f64, &st.int)
                 .map_err(&e)?;
-            put_money(ws, row, 11, r.a.per_capita, &st).map_err(&e)?;
-            put_money(ws, row, 12, line, &st).map_err(&e)?;
-            ws.write_string_with_format(row, 13, below, &st.center)
+            put_money(ws, row, 12, r.a.per_capita, &st).map_err(&e)?;
+            put_money(ws, row, 13, line, &st).map_err(&e)?;
+            ws.write_string_with_format(row, 14, below, &st.center)
                 .map_err(&e)?;
-            ws.write_number_with_format(row, 14, money_f64(spend), &st.money)
+            ws.write_number_with_format(row, 15, money_f64(spend), &st.money)
                 .map_err(&e)?;
             for (c, v) in [
-                (15, g.education),
-                (16, g.medical),
-                (17, g.housing),
-                (18, g.water),
+                (16, g.education),
+                (17, g.medical),
+                (18, g.housing),
+                (19, g.water),
             ] {
                 ws.write_string_with_format(row, c, yes_no(v), &st.center)
                     .map_err(&e)?;
             }
-            for c in [19, 20, 21] {
+            for c in 20..=last {
                 ws.write_string_with_format(row, c, "", &st.text)
                     .map_err(&e)?;
             }
@@ -874,18 +871,27 @@ pub fn write_review(
                 row,
                 0,
                 last,
-                &format!("本月无{label}风险户"),
+                &format!("本月无{label}监测户"),
                 &st.center,
             )
             .map_err(&e)?;
             row += 1;
         } else {
+            let first = REVIEW_HEADER_ROW + 1;
             ws.add_data_validation(
-                REVIEW_HEADER_ROW + 1,
+                first,
                 REVIEW_DECISION_COL,
                 row - 1,
                 REVIEW_DECISION_COL,
-                &validation,
+                &decision_list,
+            )
+            .map_err(&e)?;
+            ws.add_data_validation(
+                first,
+                REVIEW_METHOD_COL,
+                row - 1,
+                REVIEW_METHOD_COL,
+                &method_list,
             )
             .map_err(&e)?;
         }

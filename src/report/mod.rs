@@ -26,8 +26,19 @@ pub struct RiskRow<'a> {
     pub class: &'a str,
     /// 风险属性 (返贫风险 / 致贫风险)
     pub risk: &'a str,
-    /// 纳入监测时间 (YYYY-MM)
-    pub since: String,
+    /// Monitoring status this month, from the history.
+    pub st: &'a crate::history::MonthStatus,
+}
+
+impl RiskRow<'_> {
+    /// 纳入监测时间 (YYYY-MM) of the current monitoring spell.
+    pub fn since(&self) -> &str {
+        self.st.identified.as_deref().unwrap_or("")
+    }
+    /// 监测状态 (新识别 / 持续监测 / 建议消除 / 返贫/再次识别 / 已消除).
+    pub fn status(&self) -> &'static str {
+        self.st.status.label()
+    }
 }
 
 pub struct ReportCtx<'a> {

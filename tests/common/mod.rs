@@ -200,7 +200,8 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut m = std::collections::BTreeMap::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
-            if e.path().is_file() {
+            // Dot files (the run mark) tie a folder to its store record; not outputs.
+            if e.path().is_file() && !e.file_name().to_string_lossy().starts_with('.') {
                 m.insert(
                     e.file_name().to_string_lossy().into_owned(),
                     std::fs::read(e.path()).unwrap(),

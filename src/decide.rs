@@ -1,0 +1,213 @@
+//! `monitor decide`: read a filled-in 研判表 (附件5/6) back, check every
+//! conclusion against the store, and record them with who and when. The
+//! next month's run follows them. A file with any wrong row records nothing.
+
+use crate::error::{Location, MonitorError, Result};
+use crate::history::{decision_applies, Decision, Status, Store, DECISIONS, METHODS};
+use crate::ingest::{locate, read_grids, FieldSpec, Table};
+use crate::normalize::{parse_ident, parse_month};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+const SPECS: &[FieldSpec] = &[
+    FieldSpec {
+        key: "户编号",
+        aliases: &["户编号", "户码"],
+        required: true,
+    },
+    FieldSpec {
+        key: "研判结论",
+        aliases: &["研判结论", "研判意见"],
+        required: true,
+    },
+    FieldSpec {
+        key: "消除方式",
+        aliases: &["消除方式", "风险消除方式"],
+        required: false,
+    },
+    FieldSpec {
+        key: "户主姓名",
+        aliases: &["户主姓名", "户主"],
+        required: false,
+    },
+];
+
+pub struct DecideOutcome {
+    pub month: String,
+    pub recorded: usize,
+    pub by_decision: BTreeMap<String, usize>,
+}
+
+/// Record the conclusions of `file` for `month`.
+pub fn decide(
+    store_path: &Path,
+    out: &Path,
+    month: &str,
+    file: &Path,
+    by: &str,
+) -> Result<DecideOutcome> {
+    let (m, _) = parse_month(month).map_err(MonitorError::Config)?;
+    let month = m.format("%Y-%m").to_string();
+    let mut store = Store::open(store_path)?;
+    let tx = store.begin()?;
+    crate::run::recover(out, &tx.reader())?;
+    if tx.reader().run_id(&month)?.is_none() {
+        return Err(MonitorError::Refused(format!(
+            "{month} 还没有运行过监测，没有可研判的名单；请先运行 monitor run --month {month}"
+        )));
+    }
+    let statuses = tx.statuses(&month)?;
+    let grids: Vec<Arc<crate::ingest::Grid>> =
+        read_grids(file)?.into_iter().map(Arc::new).collect();
+    let tables: Vec<Table> = grids
+        .iter()
+        .filter_map(|g| locate(std::slice::from_ref(g), SPECS, None).ok())
+        .collect();
+    if tables.is_empty() {
+        // Explain with the best candidate's missing columns.
+        locate(&grids, SPECS, None)?;
+    }
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut errors: Vec<String> = Vec::new();
+    let mut seen: HashMap<String, (String, String)> = HashMap::new();
+    let mut decisions = Vec::new();
+    for t in &tables {
+        for (row_no, row) in t.iter() {
+            let value = t.cell(row, "研判结论").text();
+            if value.is_empty() {
+                continue;
+            }
+            let at = |key: &str| t.loc(row_no, Some(key)).to_string();
+            let id = match parse_ident(t.cell(row, "户编号")) {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    errors.push(format!("{}：填了研判结论但户编号为空", at("户编号")));
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(format!("{}：{e}", at("户编号")));
+                    continue;
+                }
+            };
+            if !DECISIONS.contains(&value.as_str()) {
+                errors.push(format!(
+                    "{}：研判结论“{value}”不是 {}",
+                    at("研判结论"),
+                    DECISIONS.join("、")
+                ));
+                continue;
+            }
+            let status = match statuses.get(&id) {
+                None => {
+                    errors.push(format!(
+                        "{}：户编号 {id} 不在 {month} 的监测记录中",
+                        at("户编号")
+                    ));
+                    continue;
+                }
+                Some(s) => *s,
+            };
+            if !status.under_review() {
+                errors.push(format!(
+                    "{}：户编号 {id} 在 {month} 为“{}”，不在研判范围内",
+                    at("户编号"),
+                    status.label()
+                ));
+                continue;
+            }
+            if !decision_applies(&value, status) {
+                let fits: Vec<&str> = DECISIONS
+                    .iter()
+                    .copied()
+                    .filter(|d| decision_applies(d, status))
+                    .collect();
+                errors.push(format!(
+                    "{}：户编号 {id} 为“{}”，研判结论只能是 {}",
+                    at("研判结论"),
+                    status.label(),
+                    fits.join("、")
+                ));
+                continue;
+            }
+            let method = t.cell(row, "消除方式").text();
+            let method = if value == "风险消除" {
+                if !METHODS.contains(&method.as_str()) {
+                    errors.push(format!(
+                        "{}：选择“风险消除”时须填写消除方式（{}）",
+                        if t.has("消除方式") {
+                            at("消除方式")
+                        } else {
+                            at("研判结论")
+                        },
+                        METHODS.join("、")
+                    ));
+                    continue;
+                }
+                Some(method)
+            } else {
+                None
+            };
+            let here = format!("{}!{}", t.sheet.clone().unwrap_or_default(), row_no);
+            if let Some((prev_value, prev_at)) = seen.get(&id) {
+                if *prev_value != value {
+                    errors.push(format!(
+                        "{}：户编号 {id} 在 {prev_at} 已填“{prev_value}”，两处结论不一致",
+                        at("研判结论")
+                    ));
+                }
+                continue;
+            }
+            seen.insert(id.clone(), (value.clone(), here.clone()));
+            decisions.push(Decision {
+                month: month.clone(),
+                hh_id: id,
+                decision: value,
+                method,
+                by: by.to_string(),
+                at: now.clone(),
+                source: format!("{}#{here}", file.display()),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(MonitorError::input(
+            Location::file(file.display().to_string()),
+            format!(
+                "研判表中有 {} 处错误，未记录任何结论：\n  {}",
+                errors.len(),
+                errors.join("\n  ")
+            ),
+        ));
+    }
+    if decisions.is_empty() {
+        return Err(MonitorError::input(
+            Location::file(file.display().to_string()),
+            "研判表中没有填写任何研判结论",
+        ));
+    }
+    tx.record_decisions(&decisions)?;
+    tx.commit()?;
+    let mut by_decision = BTreeMap::new();
+    for d in &decisions {
+        *by_decision.entry(d.decision.clone()).or_default() += 1;
+    }
+    Ok(DecideOutcome {
+        month,
+        recorded: decisions.len(),
+        by_decision,
+    })
+}
+
+/// The statuses that are open to a decision, for messages.
+pub fn review_statuses() -> Vec<&'static str> {
+    [
+        Status::New,
+        Status::Continuing,
+        Status::SuggestElimination,
+        Status::Returned,
+    ]
+    .iter()
+    .map(|s| s.label())
+    .collect()
+}

@@ -1,0 +1,1107 @@
+//! The month-to-month memory of monitoring: an embedded SQLite store (no
+//! server) holding every month's assessment of every household, the
+//! roster, and the human decisions read back from the 研判表.
+//!
+//! Statuses are derived month by month from the previous stored month and
+//! the decisions recorded for it, so re-running a month gives the same
+//! result. Nothing is deleted: eliminated households keep their rows and
+//! stay in the ledger (弥勒 一、（四）：不得在系统中作剔除处理).
+
+use crate::error::{MonitorError, Result};
+use crate::model::Household;
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Monitoring status of a household in a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// First flagged (or flagged again after 不纳入).
+    New,
+    /// Under monitoring, still at risk or not yet stable.
+    Continuing,
+    /// Under monitoring, no rule fired for N months: suggested for elimination.
+    SuggestElimination,
+    /// Flagged again after elimination.
+    Returned,
+    /// Eliminated by a recorded decision (marked, never deleted).
+    Eliminated,
+    /// Not under monitoring.
+    NotMonitored,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::New => "新识别",
+            Status::Continuing => "持续监测",
+            Status::SuggestElimination => "建议消除",
+            Status::Returned => "返贫/再次识别",
+            Status::Eliminated => "已消除",
+            Status::NotMonitored => "未监测",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::New,
+            Status::Continuing,
+            Status::SuggestElimination,
+            Status::Returned,
+            Status::Eliminated,
+            Status::NotMonitored,
+        ]
+        .into_iter()
+        .find(|x| x.label() == s)
+    }
+
+    /// Listed in the month's 研判表 and open to a decision.
+    pub fn under_review(self) -> bool {
+        matches!(
+            self,
+            Status::New | Status::Continuing | Status::SuggestElimination | Status::Returned
+        )
+    }
+}
+
+/// The 研判结论 values and which statuses each applies to.
+pub const DECISIONS: [&str; 4] = ["纳入监测", "不纳入", "继续监测", "风险消除"];
+pub const METHODS: [&str; 2] = ["帮扶消除", "自然消除"];
+
+pub fn decision_applies(decision: &str, status: Status) -> bool {
+    match decision {
+        "纳入监测" | "不纳入" => matches!(status, Status::New | Status::Returned),
+        "继续监测" | "风险消除" => {
+            matches!(status, Status::Continuing | Status::SuggestElimination)
+        }
+        _ => false,
+    }
+}
+
+/// What the store remembers of a household's latest earlier month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prev {
+    pub month: String,
+    pub status: Status,
+    pub quiet_months: u32,
+    pub identified: Option<String>,
+    pub eliminated: Option<String>,
+    pub method: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub month: String,
+    pub hh_id: String,
+    pub decision: String,
+    pub method: Option<String>,
+    pub by: String,
+    pub at: String,
+    pub source: String,
+}
+
+/// A household's status this month with its dates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthStatus {
+    pub status: Status,
+    pub quiet_months: u32,
+    /// 纳入监测时间 (YYYY-MM) of the current monitoring spell.
+    pub identified: Option<String>,
+    pub eliminated: Option<String>,
+    pub method: Option<String>,
+}
+
+/// Derive this month's status from the previous one, the decision taken on
+/// it, this month's assessment and the elimination parameter.
+///
+/// - `preset_monitored`: the roster already says 脱贫监测户/边缘户 (monitored
+///   before the tool kept history); used only when there is no history.
+/// - `no_labour`: 整户无劳动能力 households are never suggested for elimination.
+pub fn derive(
+    prev: Option<&Prev>,
+    decision: Option<&Decision>,
+    month: &str,
+    at_risk: bool,
+    preset_monitored: bool,
+    no_labour: bool,
+    stable_months: u32,
+) -> MonthStatus {
+    enum Before {
+        None,
+        Monitored {
+            quiet: u32,
+            since: Option<String>,
+        },
+        Eliminated {
+            since: Option<String>,
+            at: Option<String>,
+            method: Option<String>,
+        },
+    }
+    let before = match prev {
+        None if preset_monitored => Before::Monitored {
+            quiet: 0,
+            since: None,
+        },
+        None => Before::None,
+        Some(p) => match (p.status, decision.map(|d| d.decision.as_str())) {
+            (s, Some("风险消除")) if s.under_review() => Before::Eliminated {
+                since: p.identified.clone(),
+                at: Some(p.month.clone()),
+                method: decision.and_then(|d| d.method.clone()),
+            },
+            (s, Some("不纳入")) if s.under_review() => Before::None,
+            (s, _) if s.under_review() => Before::Monitored {
+                quiet: p.quiet_months,
+                since: p.identified.clone(),
+            },
+            (Status::Eliminated, _) => Before::Eliminated {
+                since: p.identified.clone(),
+                at: p.eliminated.clone(),
+                method: p.method.clone(),
+            },
+            _ => Before::None,
+        },
+    };
+    let here = Some(month.to_string());
+    match before {
+        Before::None if at_risk => MonthStatus {
+            status: Status::New,
+            quiet_months: 0,
+            identified: here,
+            eliminated: None,
+            method: None,
+        },
+        Before::None => MonthStatus {
+            status: Status::NotMonitored,
+            quiet_months: 0,
+            identified: None,
+            eliminated: None,
+            method: None,
+        },
+        Before::Monitored { quiet, since } => {
+            let quiet = if at_risk { 0 } else { quiet + 1 };
+            let status = if !at_risk && quiet >= stable_months && !no_labour {
+                Status::SuggestElimination
+            } else {
+                Status::Continuing
+            };
+            MonthStatus {
+                status,
+                quiet_months: quiet,
+                identified: since.or(here),
+                eliminated: None,
+                method: None,
+            }
+        }
+        Before::Eliminated { .. } if at_risk => MonthStatus {
+            status: Status::Returned,
+            quiet_months: 0,
+            identified: here,
+            eliminated: None,
+            method: None,
+        },
+        Before::Eliminated { since, at, method } => MonthStatus {
+            status: Status::Eliminated,
+            quiet_months: 0,
+            identified: since,
+            eliminated: at,
+            method,
+        },
+    }
+}
+
+/// One household's row for a month, as stored.
+#[derive(Debug, Clone)]
+pub struct Row<'a> {
+    pub h: &'a Household,
+    pub st: &'a MonthStatus,
+    pub at_risk: bool,
+    pub class: &'a str,
+    pub causes: Vec<String>,
+    pub per_capita: Option<String>,
+    pub triggers_json: String,
+}
+
+/// An eliminated household, for the 风险消除 sheet.
+#[derive(Debug, Clone, Serialize)]
+pub struct EliminatedRow {
+    pub hh_id: String,
+    pub head_name: String,
+    pub township: String,
+    pub village: String,
+    pub identified: String,
+    pub eliminated: String,
+    pub method: String,
+    pub decided_by: String,
+}
+
+/// Counts of one stored month, for the trend.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrendPoint {
+    pub month: String,
+    pub monitored: i64,
+    pub new: i64,
+    pub eliminated: i64,
+}
+
+/// (month, status, causes as JSON, 人均纯收入) of one household.
+pub type MonthLine = (String, String, String, Option<String>);
+/// The previous stored month with its households and people.
+pub type PrevRoster = (String, Vec<RosterHousehold>, Vec<RosterPerson>);
+
+pub struct Store {
+    conn: Connection,
+    pub path: PathBuf,
+}
+
+fn serr(path: &Path, e: impl std::fmt::Display) -> MonitorError {
+    MonitorError::Store {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+impl Store {
+    /// Create a new store; refuses to overwrite an existing file.
+    pub fn create(path: &Path) -> Result<Store> {
+        if path.exists() {
+            return Err(serr(path, "监测历史库已存在，不会覆盖"));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| serr(path, e))?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| serr(path, e))?;
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE runs(
+                 month TEXT PRIMARY KEY, run_id TEXT NOT NULL, ruleset TEXT NOT NULL,
+                 households INTEGER NOT NULL, monitored INTEGER NOT NULL,
+                 new INTEGER NOT NULL, eliminated INTEGER NOT NULL, run_at TEXT NOT NULL);
+             CREATE TABLE assessments(
+                 month TEXT NOT NULL, hh_id TEXT NOT NULL, status TEXT NOT NULL,
+                 at_risk INTEGER NOT NULL, quiet_months INTEGER NOT NULL,
+                 class TEXT, causes TEXT NOT NULL, per_capita TEXT, triggers TEXT NOT NULL,
+                 identified TEXT, eliminated TEXT, method TEXT,
+                 PRIMARY KEY(month, hh_id));
+             CREATE INDEX assessments_hh ON assessments(hh_id, month);
+             CREATE TABLE households(
+                 hh_id TEXT PRIMARY KEY, head_name TEXT, id_no TEXT, township TEXT,
+                 village TEXT, hh_type TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);
+             CREATE TABLE roster(
+                 month TEXT NOT NULL, hh_id TEXT NOT NULL, head_name TEXT, township TEXT,
+                 village TEXT, size INTEGER, PRIMARY KEY(month, hh_id));
+             CREATE TABLE roster_members(
+                 month TEXT NOT NULL, person_key TEXT NOT NULL, hh_id TEXT NOT NULL,
+                 name TEXT, id_no TEXT, relation TEXT, PRIMARY KEY(month, person_key));
+             CREATE TABLE decisions(
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, month TEXT NOT NULL, hh_id TEXT NOT NULL,
+                 decision TEXT NOT NULL, method TEXT, decided_by TEXT NOT NULL,
+                 decided_at TEXT NOT NULL, source TEXT NOT NULL);
+             CREATE INDEX decisions_month ON decisions(month, hh_id);
+             COMMIT;",
+        )
+        .map_err(|e| serr(path, e))?;
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('app', 'monitor'), ('schema', ?1)",
+            params![SCHEMA_VERSION],
+        )
+        .map_err(|e| serr(path, e))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Open an existing store. A missing or damaged file is an error naming
+    /// the path: the store is never silently recreated.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(serr(
+                path,
+                "监测历史库不存在。若这是第一次运行，请先执行 monitor history init；若以前运行过，请找回该文件（不会自动新建，以免丢失历史）",
+            ));
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| serr(path, format!("无法打开：{e}")))?;
+        // A second run is refused rather than queued behind a long one.
+        conn.busy_timeout(std::time::Duration::from_millis(300))
+            .map_err(|e| serr(path, e))?;
+        let damaged =
+            |e: &dyn std::fmt::Display| serr(path, format!("文件已损坏或不是监测历史库：{e}"));
+        let ok: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| damaged(&e))?;
+        if ok != "ok" {
+            return Err(damaged(&ok));
+        }
+        let app: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| damaged(&e))?;
+        let schema: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| damaged(&e))?;
+        if app.as_deref() != Some("monitor") || schema.as_deref() != Some(SCHEMA_VERSION) {
+            return Err(damaged(&"缺少版本信息"));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Take the workspace's write lock for the whole run. A second run at
+    /// the same time is refused at once with a clear message.
+    pub fn begin(&mut self) -> Result<Tx<'_>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy)
+                | Some(rusqlite::ErrorCode::DatabaseLocked) => MonitorError::Busy(format!(
+                    "另一次 monitor 运行正在使用 {}，请等它结束后再运行",
+                    path.display()
+                )),
+                _ => serr(&path, e),
+            })?;
+        Ok(Tx { tx, path })
+    }
+
+    /// Read-only queries outside a run.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            conn: &self.conn,
+            path: &self.path,
+        }
+    }
+}
+
+/// The run's write transaction: everything the run records is committed
+/// at once, or not at all.
+pub struct Tx<'c> {
+    tx: Transaction<'c>,
+    path: PathBuf,
+}
+
+pub struct Reader<'c> {
+    conn: &'c Connection,
+    path: &'c Path,
+}
+
+macro_rules! q {
+    ($self:expr, $e:expr) => {
+        $e.map_err(|e| serr(&$self.path, e))
+    };
+}
+
+impl Reader<'_> {
+    /// (month, status, causes, per_capita, decisions) for `monitor history`.
+    pub fn household(&self, hh_id: &str) -> Result<Vec<MonthLine>> {
+        let mut st = q!(self, self.conn.prepare(
+            "SELECT month, status, causes, per_capita FROM assessments WHERE hh_id = ?1 ORDER BY month"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![hh_id], |r| Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?
+            )))
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    pub fn decisions_of(&self, hh_id: &str) -> Result<Vec<Decision>> {
+        let mut st = q!(self, self.conn.prepare(
+            "SELECT month, hh_id, decision, method, decided_by, decided_at, source FROM decisions WHERE hh_id = ?1 ORDER BY id"
+        ))?;
+        let rows = q!(self, st.query_map(params![hh_id], decision_row))?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    pub fn months(&self) -> Result<Vec<String>> {
+        let mut st = q!(
+            self,
+            self.conn.prepare("SELECT month FROM runs ORDER BY month")
+        )?;
+        let rows = q!(self, st.query_map([], |r| r.get(0)))?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    pub fn run_id(&self, month: &str) -> Result<Option<String>> {
+        q!(
+            self,
+            self.conn
+                .query_row(
+                    "SELECT run_id FROM runs WHERE month = ?1",
+                    params![month],
+                    |r| r.get(0)
+                )
+                .optional()
+        )
+    }
+}
+
+fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
+    Ok(Decision {
+        month: r.get(0)?,
+        hh_id: r.get(1)?,
+        decision: r.get(2)?,
+        method: r.get(3)?,
+        by: r.get(4)?,
+        at: r.get(5)?,
+        source: r.get(6)?,
+    })
+}
+
+impl Tx<'_> {
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            conn: &self.tx,
+            path: &self.path,
+        }
+    }
+
+    /// Months already run after `month`.
+    pub fn later_months(&self, month: &str) -> Result<Vec<String>> {
+        let mut st = q!(
+            self,
+            self.tx
+                .prepare("SELECT month FROM runs WHERE month > ?1 ORDER BY month")
+        )?;
+        let rows = q!(self, st.query_map(params![month], |r| r.get(0)))?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    /// Each household's latest stored month before `month`.
+    pub fn previous(&self, month: &str) -> Result<HashMap<String, Prev>> {
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method
+             FROM assessments a
+             JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month < ?1 GROUP BY hh_id) b
+               ON a.hh_id = b.hh_id AND a.month = b.m"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| {
+                let status: String = r.get(2)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Prev {
+                        month: r.get(1)?,
+                        status: Status::parse(&status).unwrap_or(Status::NotMonitored),
+                        quiet_months: r.get(3)?,
+                        identified: r.get(4)?,
+                        eliminated: r.get(5)?,
+                        method: r.get(6)?,
+                    },
+                ))
+            })
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
+    }
+
+    /// The latest decision per (month, household) for the given months.
+    pub fn decisions_for(&self, prev: &HashMap<String, Prev>) -> Result<HashMap<String, Decision>> {
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT month, hh_id, decision, method, decided_by, decided_at, source FROM decisions ORDER BY id"
+        ))?;
+        let rows = q!(self, st.query_map([], decision_row))?;
+        let mut out = HashMap::new();
+        for d in rows {
+            let d = q!(self, d)?;
+            if prev.get(&d.hh_id).is_some_and(|p| p.month == d.month) {
+                out.insert(d.hh_id.clone(), d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Status of each household stored for `month`.
+    pub fn statuses(&self, month: &str) -> Result<HashMap<String, Status>> {
+        let mut st = q!(
+            self,
+            self.tx
+                .prepare("SELECT hh_id, status FROM assessments WHERE month = ?1")
+        )?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| {
+                let s: String = r.get(1)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Status::parse(&s).unwrap_or(Status::NotMonitored),
+                ))
+            })
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
+    }
+
+    /// The latest stored month before `month` with its roster.
+    pub fn previous_roster(&self, month: &str) -> Result<Option<PrevRoster>> {
+        let m: Option<String> = q!(
+            self,
+            self.tx
+                .query_row(
+                    "SELECT MAX(month) FROM runs WHERE month < ?1",
+                    params![month],
+                    |r| r.get(0)
+                )
+                .optional()
+        )?
+        .flatten();
+        let Some(m) = m else { return Ok(None) };
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT hh_id, head_name, township, village, size FROM roster WHERE month = ?1 ORDER BY hh_id"
+        ))?;
+        let hh = q!(
+            self,
+            st.query_map(params![m], |r| Ok(RosterHousehold {
+                hh_id: r.get(0)?,
+                head_name: r.get(1)?,
+                township: r.get(2)?,
+                village: r.get(3)?,
+                size: r.get(4)?,
+            }))
+        )?;
+        let hh = q!(self, hh.collect::<rusqlite::Result<Vec<_>>>())?;
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT person_key, hh_id, name, id_no, relation FROM roster_members WHERE month = ?1 ORDER BY person_key"
+        ))?;
+        let people = q!(
+            self,
+            st.query_map(params![m], |r| Ok(RosterPerson {
+                key: r.get(0)?,
+                hh_id: r.get(1)?,
+                name: r.get(2)?,
+                id_no: r.get(3)?,
+                relation: r.get(4)?,
+            }))
+        )?;
+        let people = q!(self, people.collect::<rusqlite::Result<Vec<_>>>())?;
+        Ok(Some((m, hh, people)))
+    }
+
+    /// Every elimination on record (latest status 已消除 or eliminated and
+    /// later re-identified), newest first.
+    pub fn eliminations(&self, up_to: &str) -> Result<Vec<EliminatedRow>> {
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT d.hh_id, COALESCE(h.head_name, ''), COALESCE(h.township, ''), COALESCE(h.village, ''),
+                    COALESCE(a.identified, ''), d.month, COALESCE(d.method, ''), d.decided_by
+             FROM decisions d
+             JOIN (SELECT MAX(id) AS id FROM decisions WHERE month < ?1 GROUP BY month, hh_id) last ON last.id = d.id
+             LEFT JOIN households h ON h.hh_id = d.hh_id
+             LEFT JOIN assessments a ON a.hh_id = d.hh_id AND a.month = d.month
+             WHERE d.decision = '风险消除'
+             ORDER BY d.month DESC, d.hh_id"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![up_to], |r| Ok(EliminatedRow {
+                hh_id: r.get(0)?,
+                head_name: r.get(1)?,
+                township: r.get(2)?,
+                village: r.get(3)?,
+                identified: r.get(4)?,
+                eliminated: r.get(5)?,
+                method: r.get(6)?,
+                decided_by: r.get(7)?,
+            }))
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    /// Stored months before `month`, for the trend.
+    pub fn trend_before(&self, month: &str) -> Result<Vec<TrendPoint>> {
+        let mut st = q!(self, self.tx.prepare(
+            "SELECT month, monitored, new, eliminated FROM runs WHERE month < ?1 ORDER BY month"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| Ok(TrendPoint {
+                month: r.get(0)?,
+                monitored: r.get(1)?,
+                new: r.get(2)?,
+                eliminated: r.get(3)?,
+            }))
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    /// Replace everything stored for `month` with this run's rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_month(
+        &self,
+        month: &str,
+        run_id: &str,
+        ruleset: &str,
+        rows: &[Row],
+        members: &[crate::model::Member],
+        trend: &TrendPoint,
+        run_at: &str,
+    ) -> Result<()> {
+        let t = &self.tx;
+        for table in ["assessments", "roster", "roster_members", "runs"] {
+            q!(
+                self,
+                t.execute(
+                    &format!("DELETE FROM {table} WHERE month = ?1"),
+                    params![month]
+                )
+            )?;
+        }
+        {
+            let mut a = q!(self, t.prepare_cached(
+                "INSERT INTO assessments(month, hh_id, status, at_risk, quiet_months, class, causes, per_capita, triggers, identified, eliminated, method)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?;
+            let mut h = q!(self, t.prepare_cached(
+                "INSERT INTO households(hh_id, head_name, id_no, township, village, hh_type, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                 ON CONFLICT(hh_id) DO UPDATE SET head_name = excluded.head_name, id_no = excluded.id_no,
+                   township = excluded.township, village = excluded.village, hh_type = excluded.hh_type,
+                   first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)"
+            ))?;
+            let mut r = q!(self, t.prepare_cached(
+                "INSERT INTO roster(month, hh_id, head_name, township, village, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))?;
+            for row in rows {
+                let causes = serde_json::to_string(&row.causes).unwrap_or_else(|_| "[]".into());
+                q!(
+                    self,
+                    a.execute(params![
+                        month,
+                        row.h.id,
+                        row.st.status.label(),
+                        row.at_risk,
+                        row.st.quiet_months,
+                        row.class,
+                        causes,
+                        row.per_capita,
+                        row.triggers_json,
+                        row.st.identified,
+                        row.st.eliminated,
+                        row.st.method,
+                    ])
+                )?;
+                q!(
+                    self,
+                    h.execute(params![
+                        row.h.id,
+                        row.h.head_name,
+                        row.h.id_no,
+                        row.h.township,
+                        row.h.village,
+                        row.h.hh_type.label(),
+                        month
+                    ])
+                )?;
+                q!(
+                    self,
+                    r.execute(params![
+                        month,
+                        row.h.id,
+                        row.h.head_name,
+                        row.h.township,
+                        row.h.village,
+                        row.h.size
+                    ])
+                )?;
+            }
+            let mut m = q!(self, t.prepare_cached(
+                "INSERT OR REPLACE INTO roster_members(month, person_key, hh_id, name, id_no, relation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))?;
+            for p in members {
+                q!(
+                    self,
+                    m.execute(params![
+                        month,
+                        person_key(p),
+                        p.hh_id,
+                        p.name,
+                        p.id_no,
+                        p.relation
+                    ])
+                )?;
+            }
+        }
+        q!(self, t.execute(
+            "INSERT INTO runs(month, run_id, ruleset, households, monitored, new, eliminated, run_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![month, run_id, ruleset, rows.len() as i64, trend.monitored, trend.new, trend.eliminated, run_at],
+        ))?;
+        Ok(())
+    }
+
+    pub fn record_decisions(&self, ds: &[Decision]) -> Result<()> {
+        let mut st = q!(self, self.tx.prepare_cached(
+            "INSERT INTO decisions(month, hh_id, decision, method, decided_by, decided_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ))?;
+        for d in ds {
+            q!(
+                self,
+                st.execute(params![
+                    d.month, d.hh_id, d.decision, d.method, d.by, d.at, d.source
+                ])
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tx.commit().map_err(|e| serr(&path, e))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RosterHousehold {
+    pub hh_id: String,
+    pub head_name: String,
+    pub township: String,
+    pub village: String,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RosterPerson {
+    pub key: String,
+    pub hh_id: String,
+    pub name: String,
+    pub id_no: String,
+    pub relation: String,
+}
+
+/// A person is the same across months by ID number, else by household and name.
+pub fn person_key(m: &crate::model::Member) -> String {
+    if m.id_no.is_empty() {
+        format!("{}/{}", m.hh_id, m.name)
+    } else {
+        m.id_no.clone()
+    }
+}
+
+/// One line of the 自然增减 ledger.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// 户增加 / 户减少 / 人增加 / 人减少 / 人口变化
+    pub kind: &'static str,
+    pub hh_id: String,
+    pub name: String,
+    pub id_no: String,
+    pub township: String,
+    pub village: String,
+    pub note: String,
+}
+
+/// Compare this month's roster with the previous stored one (攀枝花
+/// 二、（一）一是：“自然增减”动态监测). People are compared only when both
+/// months have member lists.
+pub fn natural_changes(
+    prev_month: &str,
+    prev_hh: &[RosterHousehold],
+    prev_people: &[RosterPerson],
+    households: &[Household],
+    members: &[crate::model::Member],
+    month_start: chrono::NaiveDate,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    let before: HashMap<&str, &RosterHousehold> =
+        prev_hh.iter().map(|h| (h.hh_id.as_str(), h)).collect();
+    let now: HashMap<&str, &Household> = households.iter().map(|h| (h.id.as_str(), h)).collect();
+    for h in households {
+        match before.get(h.id.as_str()) {
+            None => out.push(Change {
+                kind: "户增加",
+                hh_id: h.id.clone(),
+                name: h.head_name.clone(),
+                id_no: h.id_no.clone(),
+                township: h.township.clone(),
+                village: h.village.clone(),
+                note: format!(
+                    "{prev_month} 花名册中没有该户（分户、迁入或新纳入），家庭人口 {} 人",
+                    h.size
+                ),
+            }),
+            Some(p) if p.size != h.size && (prev_people.is_empty() || members.is_empty()) => out
+                .push(Change {
+                    kind: "人口变化",
+                    hh_id: h.id.clone(),
+                    name: h.head_name.clone(),
+                    id_no: h.id_no.clone(),
+                    township: h.township.clone(),
+                    village: h.village.clone(),
+                    note: format!("家庭人口由 {} 人变为 {} 人", p.size, h.size),
+                }),
+            Some(_) => {}
+        }
+    }
+    for p in prev_hh {
+        if !now.contains_key(p.hh_id.as_str()) {
+            out.push(Change {
+                kind: "户减少",
+                hh_id: p.hh_id.clone(),
+                name: p.head_name.clone(),
+                id_no: String::new(),
+                township: p.township.clone(),
+                village: p.village.clone(),
+                note: format!("本月花名册中没有该户（迁出、合户或户内人员均已减少），上月家庭人口 {} 人，请核实", p.size),
+            });
+        }
+    }
+    if !prev_people.is_empty() && !members.is_empty() {
+        let place = |hh: &str| {
+            now.get(hh)
+                .map(|h| (h.township.clone(), h.village.clone()))
+                .or_else(|| {
+                    before
+                        .get(hh)
+                        .map(|h| (h.township.clone(), h.village.clone()))
+                })
+                .unwrap_or_default()
+        };
+        let was: HashMap<&str, &RosterPerson> =
+            prev_people.iter().map(|p| (p.key.as_str(), p)).collect();
+        let mut is: HashMap<String, &crate::model::Member> = HashMap::new();
+        for m in members {
+            is.insert(person_key(m), m);
+        }
+        // Added: not there last month, or there in another household (转户).
+        let mut added: Vec<(&crate::model::Member, Option<&str>)> = members
+            .iter()
+            .filter_map(|m| match was.get(person_key(m).as_str()) {
+                None if before.contains_key(m.hh_id.as_str()) => Some((m, None)),
+                None => None,
+                Some(p) if p.hh_id != m.hh_id => Some((m, Some(p.hh_id.as_str()))),
+                Some(_) => None,
+            })
+            .collect();
+        added.sort_by(|a, b| (&a.0.hh_id, &a.0.name).cmp(&(&b.0.hh_id, &b.0.name)));
+        for (m, from) in added {
+            let (township, village) = place(&m.hh_id);
+            let born = crate::normalize::id_birth_sex(&m.id_no)
+                .map(|(d, _)| d)
+                .filter(|d| *d >= crate::normalize::months_back(month_start, 12));
+            out.push(Change {
+                kind: "人增加",
+                hh_id: m.hh_id.clone(),
+                name: m.name.clone(),
+                id_no: m.id_no.clone(),
+                township,
+                village,
+                note: match (from, born) {
+                    (Some(h), _) => format!("由户 {h} 转入"),
+                    (None, Some(d)) => {
+                        format!("新生儿（证件号码显示出生于 {}）", d.format("%Y-%m-%d"))
+                    }
+                    (None, None) => "迁入、婚入或补录，请核实".to_string(),
+                },
+            });
+        }
+        for p in prev_people {
+            let moved_to = match is.get(&p.key) {
+                Some(m) if m.hh_id == p.hh_id => continue,
+                Some(m) => Some(m.hh_id.clone()),
+                None => None,
+            };
+            if !now.contains_key(p.hh_id.as_str()) {
+                continue; // the whole household is listed as 户减少
+            }
+            let (township, village) = place(&p.hh_id);
+            out.push(Change {
+                kind: "人减少",
+                hh_id: p.hh_id.clone(),
+                name: p.name.clone(),
+                id_no: p.id_no.clone(),
+                township,
+                village,
+                note: match moved_to {
+                    Some(h) => format!("转入户 {h}"),
+                    None => "死亡、迁出、婚出或分户，请核实".to_string(),
+                },
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prev(month: &str, status: Status, quiet: u32) -> Prev {
+        Prev {
+            month: month.into(),
+            status,
+            quiet_months: quiet,
+            identified: Some("2020-01".into()),
+            eliminated: None,
+            method: None,
+        }
+    }
+
+    fn decision(d: &str, method: Option<&str>) -> Decision {
+        Decision {
+            month: "2020-02".into(),
+            hh_id: "H".into(),
+            decision: d.into(),
+            method: method.map(Into::into),
+            by: "测试".into(),
+            at: "2020-03-01".into(),
+            source: "x".into(),
+        }
+    }
+
+    #[test]
+    fn first_flag_is_new_and_quiet_months_lead_to_a_suggestion() {
+        let s = derive(None, None, "2020-01", true, false, false, 3);
+        assert_eq!(
+            (s.status, s.identified.as_deref()),
+            (Status::New, Some("2020-01"))
+        );
+        let mut p = prev("2020-01", Status::New, 0);
+        for (m, want) in [
+            ("2020-02", Status::Continuing),
+            ("2020-03", Status::Continuing),
+            ("2020-04", Status::SuggestElimination),
+        ] {
+            let s = derive(Some(&p), None, m, false, false, false, 3);
+            assert_eq!(s.status, want, "{m}");
+            assert_eq!(s.identified.as_deref(), Some("2020-01"));
+            p = Prev {
+                month: m.into(),
+                status: s.status,
+                quiet_months: s.quiet_months,
+                ..p
+            };
+        }
+        // A suggestion stays a suggestion until someone decides.
+        let s = derive(Some(&p), None, "2020-05", false, false, false, 3);
+        assert_eq!(s.status, Status::SuggestElimination);
+    }
+
+    #[test]
+    fn no_labour_households_are_never_suggested() {
+        let p = prev("2020-06", Status::Continuing, 10);
+        let s = derive(Some(&p), None, "2020-07", false, false, true, 3);
+        assert_eq!(s.status, Status::Continuing);
+    }
+
+    #[test]
+    fn risk_again_resets_the_quiet_count() {
+        let p = prev("2020-02", Status::SuggestElimination, 6);
+        let s = derive(Some(&p), None, "2020-03", true, false, false, 6);
+        assert_eq!((s.status, s.quiet_months), (Status::Continuing, 0));
+    }
+
+    #[test]
+    fn decisions_are_followed_the_next_month() {
+        let p = prev("2020-02", Status::SuggestElimination, 6);
+        let d = decision("风险消除", Some("帮扶消除"));
+        let s = derive(Some(&p), Some(&d), "2020-03", false, false, false, 6);
+        assert_eq!(s.status, Status::Eliminated);
+        assert_eq!(s.eliminated.as_deref(), Some("2020-02"));
+        assert_eq!(s.method.as_deref(), Some("帮扶消除"));
+        // Eliminated stays eliminated, marked, with its date.
+        let p2 = Prev {
+            month: "2020-03".into(),
+            status: s.status,
+            quiet_months: 0,
+            identified: s.identified.clone(),
+            eliminated: s.eliminated.clone(),
+            method: s.method.clone(),
+        };
+        let s2 = derive(Some(&p2), None, "2020-04", false, false, false, 6);
+        assert_eq!(
+            (s2.status, s2.eliminated.as_deref()),
+            (Status::Eliminated, Some("2020-02"))
+        );
+        // …until risk returns.
+        let s3 = derive(Some(&p2), None, "2020-04", true, false, false, 6);
+        assert_eq!(
+            (s3.status, s3.identified.as_deref()),
+            (Status::Returned, Some("2020-04"))
+        );
+
+        let p = prev("2020-02", Status::New, 0);
+        let s = derive(
+            Some(&p),
+            Some(&decision("不纳入", None)),
+            "2020-03",
+            false,
+            false,
+            false,
+            6,
+        );
+        assert_eq!(s.status, Status::NotMonitored);
+        let s = derive(
+            Some(&p),
+            Some(&decision("不纳入", None)),
+            "2020-03",
+            true,
+            false,
+            false,
+            6,
+        );
+        assert_eq!(
+            s.status,
+            Status::New,
+            "flagged again after 不纳入: a new suggestion"
+        );
+    }
+
+    #[test]
+    fn households_typed_as_monitored_start_under_monitoring() {
+        let s = derive(None, None, "2020-03", false, true, false, 6);
+        assert_eq!((s.status, s.quiet_months), (Status::Continuing, 1));
+    }
+
+    #[test]
+    fn decisions_apply_to_the_right_statuses() {
+        assert!(decision_applies("纳入监测", Status::New));
+        assert!(!decision_applies("风险消除", Status::New));
+        assert!(decision_applies("风险消除", Status::SuggestElimination));
+        assert!(!decision_applies("继续监测", Status::Eliminated));
+    }
+
+    #[test]
+    fn store_is_never_silently_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        let e = Store::open(&p).err().unwrap().to_string();
+        assert!(e.contains("h.sqlite") && e.contains("history init"), "{e}");
+        Store::create(&p).unwrap();
+        assert!(Store::create(&p).is_err());
+        Store::open(&p).unwrap();
+        std::fs::write(&p, b"not a database at all, just text").unwrap();
+        let e = Store::open(&p).err().unwrap().to_string();
+        assert!(e.contains("损坏"), "{e}");
+    }
+
+    #[test]
+    fn second_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        let mut a = Store::create(&p).unwrap();
+        let mut b = Store::open(&p).unwrap();
+        let _tx = a.begin().unwrap();
+        let e = b.begin().err().unwrap();
+        assert_eq!(e.exit_code(), 7, "{e}");
+    }
+}

@@ -39,10 +39,8 @@ fn next_month(march: &County, month: NaiveDate) -> County {
     let mut c = march.clone();
     c.households.remove(50);
     let mut extra = generate(1, SEED + 4, month).households.remove(0);
-    extra.id = format!(
-        "{}99",
-        &c.households[60].id[..c.households[60].id.len() - 2]
-    );
+    // A fresh 户编号 in the same 乡镇 (index block 9xxxx is never generated).
+    extra.id = format!("{}90001", &c.households[60].id[..10]);
     extra.township = c.households[60].township.clone();
     c.households.insert(61, extra);
     let h = &mut c.households[5];

@@ -187,11 +187,12 @@ fn cmd_run(
         .map(|(k, v)| format!("{k} {v} 户"))
         .collect();
     println!(
-        "{} 监测完成：测算 {} 户，发现风险户 {} 户 {} 人{}；数据问题 {} 条（其中跳过 {} 行）。",
+        "{} 监测完成：测算 {} 户，本月触发预警 {} 户 {} 人；监测户 {} 户{}；数据问题 {} 条（其中跳过 {} 行）。",
         s.month,
         s.counts.households_read,
         s.counts.risk_households,
         s.counts.risk_people,
+        s.counts.monitored,
         if by.is_empty() {
             String::new()
         } else {

@@ -276,7 +276,7 @@ fn cmd_history(
     config: Option<PathBuf>,
     store: Option<PathBuf>,
 ) -> Result<u8, MonitorError> {
-    let (store, _) = workspace(config, store, None)?;
+    let (store, out) = workspace(config, store, None)?;
     if init {
         monitor::history::Store::create(&store)?;
         println!("已新建监测历史库：{}", store.display());
@@ -287,7 +287,12 @@ fn cmd_history(
             "请给出户编号，例如：monitor history 5325040001000010".into(),
         ));
     };
-    let s = monitor::history::Store::open(&store)?;
+    let mut s = monitor::history::Store::open(&store)?;
+    // Finish or undo a run that was killed, unless one is running now.
+    if let Ok(tx) = s.begin() {
+        monitor::run::recover(&out, &tx.reader())?;
+        tx.commit()?;
+    }
     let r = s.reader();
     let months = r.household(&id)?;
     if months.is_empty() {

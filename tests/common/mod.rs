@@ -103,11 +103,19 @@ impl Ws {
 
     /// Run `monitor` with the workspace as current folder.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_monitor"))
-            .args(args)
+        self.run_env(args, &[])
+    }
+
+    /// The same with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_monitor"));
+        c.args(args)
             .current_dir(self.dir.path())
-            .output()
-            .expect("run monitor")
+            .env_remove("MONITOR_FAULT");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run monitor")
     }
 }
 
@@ -210,4 +218,150 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         }
     }
     m
+}
+
+/// A household line for the history tests' rosters.
+#[derive(Clone, Debug)]
+pub struct Hh {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub size: u32,
+    pub labour: u32,
+    pub wage: f64,
+}
+
+pub fn hh(id: &'static str, kind: &'static str, size: u32, labour: u32, wage: f64) -> Hh {
+    Hh {
+        id,
+        name: id,
+        kind,
+        size,
+        labour,
+        wage,
+    }
+}
+
+impl Ws {
+    /// A plain roster with income on the same sheet, and one member per person.
+    pub fn roster(&self, month: &str, hhs: &[Hh]) {
+        let mut rows = vec![vec![
+            s("户编号"),
+            s("户主姓名"),
+            s("户类型"),
+            s("家庭人口"),
+            s("劳动力人数"),
+            s("乡镇"),
+            s("村"),
+            s("工资性收入"),
+        ]];
+        let mut members = vec![vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")]];
+        for h in hhs {
+            rows.push(vec![
+                s(h.id),
+                s(h.name),
+                s(h.kind),
+                n(h.size as f64),
+                n(h.labour as f64),
+                s("东乡"),
+                s("甲村"),
+                n(h.wage),
+            ]);
+            for k in 0..h.size {
+                members.push(vec![
+                    s(h.id),
+                    s(&format!("{}-{k}", h.name)),
+                    s(&format!("P-{}-{k}", h.id)),
+                    s(if k == 0 { "户主" } else { "子女" }),
+                ]);
+            }
+        }
+        self.xlsx(&format!("data/{month}/h.xlsx"), "农户", &rows, &[]);
+        self.xlsx(&format!("data/{month}/m.xlsx"), "成员", &members, &[]);
+    }
+
+    /// monitor.toml with the 弥勒 rules, elimination after `stable` quiet months.
+    pub fn history_workspace(&self, stable: u32) {
+        let rules = std::fs::read_to_string(repo().join("rules/mile-2020.toml"))
+            .unwrap()
+            .replace("stable_months = 6", &format!("stable_months = {stable}"));
+        self.write("rules.toml", &rules);
+        std::fs::copy(
+            repo().join("rules/mile-2020.cases.toml"),
+            self.path("rules.cases.toml"),
+        )
+        .unwrap();
+        self.write(
+            "monitor.toml",
+            "[run]\nrules = 'rules.toml'\nout = 'out'\n[inputs]\nhouseholds = 'data/{month}/h.xlsx'\nmembers = 'data/{month}/m.xlsx'\n[history]\nstore = 'history.sqlite'\n",
+        );
+    }
+
+    /// `monitor run --month M -q`, asserting success; returns summary.json.
+    pub fn month(&self, month: &str) -> serde_json::Value {
+        let o = self.run(&["run", "--month", month, "-q"]);
+        assert!(o.status.success(), "{month}: {}", stderr(&o));
+        summary(&self.path(&format!("out/{month}")))
+    }
+
+    /// Fill a produced 研判表 the way a clerk would: same sheets and cells,
+    /// with 研判结论 (and 消除方式) typed in for some households.
+    pub fn fill_review(&self, src: &Path, dst: &str, answers: &[(&str, &str, &str)]) -> PathBuf {
+        let p = self.path(dst);
+        let mut wb = Workbook::new();
+        for name in sheet_names(src) {
+            let rows = sheet(src, &name);
+            let ws = wb.add_worksheet();
+            ws.set_name(&name).unwrap();
+            let head = rows
+                .iter()
+                .position(|r| r.iter().any(|c| text(c) == "研判结论"))
+                .unwrap_or(0);
+            let c_id = rows[head].iter().position(|c| text(c) == "户编号");
+            let c_dec = rows[head].iter().position(|c| text(c) == "研判结论");
+            let c_met = rows[head].iter().position(|c| text(c) == "消除方式");
+            for (r, row) in rows.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    match v {
+                        Data::Float(f) => {
+                            ws.write_number(r as u32, c as u16, *f).unwrap();
+                        }
+                        Data::Int(i) => {
+                            ws.write_number(r as u32, c as u16, *i as f64).unwrap();
+                        }
+                        Data::Empty => {}
+                        other => {
+                            ws.write_string(r as u32, c as u16, text(other)).unwrap();
+                        }
+                    }
+                }
+                if let (Some(ci), Some(cd)) = (c_id, c_dec) {
+                    let id = row.get(ci).map(text).unwrap_or_default();
+                    if let Some((_, d, m)) = answers.iter().find(|(x, _, _)| *x == id) {
+                        ws.write_string(r as u32, cd as u16, *d).unwrap();
+                        if let (Some(cm), false) = (c_met, m.is_empty()) {
+                            ws.write_string(r as u32, cm as u16, *m).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        wb.save(&p).unwrap();
+        p
+    }
+}
+
+/// monitoring_status of each listed household in a summary.json.
+pub fn statuses(js: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    js["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["household_id"].as_str().unwrap().to_string(),
+                h["monitoring_status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }

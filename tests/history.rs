@@ -1,0 +1,313 @@
+//! Month-to-month monitoring driven through the binary: statuses across
+//! five months, a decision file read back, an elimination that is marked
+//! and never deleted, re-runs, ordering, and the store's guarantees.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+const R5: &str = "附件5 脱贫监测户动态监测分析研判表.xlsx";
+const R6: &str = "附件6 边缘户动态监测分析研判表.xlsx";
+
+#[test]
+fn five_months_with_decisions_elimination_and_return() {
+    let ws = Ws::new();
+    ws.history_workspace(2);
+    // A, B, C below the line in March; D and F never; C has no one able to work.
+    let low = 6000.0; // 2 people → 3000 < 4428
+    let ok = 30000.0;
+    let a = |w| hh("A", "脱贫户", 2, 2, w);
+    let b = |w| hh("B", "一般农户", 2, 2, w);
+    let c = |w| hh("C", "一般农户", 2, 0, w);
+    let d = hh("D", "脱贫户", 2, 2, ok);
+    let e = hh("E", "一般农户", 3, 2, ok);
+    let f = hh("F", "一般农户", 1, 1, ok);
+
+    ws.roster("2020-03", &[a(low), b(low), c(low), d.clone(), f.clone()]);
+    let js = ws.month("2020-03");
+    assert_eq!(
+        statuses(&js),
+        map(&[("A", "新识别"), ("B", "新识别"), ("C", "新识别")])
+    );
+    // The 研判表 lists them with a 研判结论 column; the clerk fills it in.
+    let out3 = ws.path("out/2020-03");
+    let f5 = ws.fill_review(&out3.join(R5), "d5.xlsx", &[("A", "纳入监测", "")]);
+    let f6 = ws.fill_review(
+        &out3.join(R6),
+        "d6.xlsx",
+        &[("B", "不纳入", ""), ("C", "纳入监测", "")],
+    );
+    for f in [&f5, &f6] {
+        let o = ws.run(&[
+            "decide",
+            "--month",
+            "2020-03",
+            f.to_str().unwrap(),
+            "--by",
+            "王研判",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains("王研判"));
+    }
+
+    // April: A and C recover; B is still low (flagged again after 不纳入);
+    // E is a new household and F has gone.
+    ws.roster("2020-04", &[a(ok), b(low), c(ok), d.clone(), e.clone()]);
+    let js = ws.month("2020-04");
+    assert_eq!(
+        statuses(&js),
+        map(&[("A", "持续监测"), ("B", "新识别"), ("C", "持续监测")])
+    );
+    let changes = sheet(&ws.path("out/2020-04/风险户台账.xlsx"), "自然增减");
+    let kinds: Vec<(String, String)> = changes
+        .iter()
+        .skip(2)
+        .map(|r| (text(&r[1]), text(&r[2])))
+        .collect();
+    assert!(kinds.contains(&("户增加".into(), "E".into())), "{kinds:?}");
+    assert!(kinds.contains(&("户减少".into(), "F".into())), "{kinds:?}");
+
+    // May: two quiet months → A is suggested for elimination; C never is
+    // (整户无劳动能力); a suggestion is not a decision.
+    ws.roster("2020-05", &[a(ok), b(ok), c(ok), d.clone(), e.clone()]);
+    let js = ws.month("2020-05");
+    assert_eq!(
+        statuses(&js),
+        map(&[("A", "建议消除"), ("B", "持续监测"), ("C", "持续监测")])
+    );
+    let out5 = ws.path("out/2020-05");
+    let f5 = ws.fill_review(
+        &out5.join(R5),
+        "d5-may.xlsx",
+        &[("A", "风险消除", "帮扶消除")],
+    );
+    let o = ws.run(&[
+        "decide",
+        "--month",
+        "2020-05",
+        f5.to_str().unwrap(),
+        "--by",
+        "李审定",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // June: A is eliminated, marked with date and method, and still in the ledger.
+    ws.roster("2020-06", &[a(ok), b(ok), c(ok), d.clone(), e.clone()]);
+    let js = ws.month("2020-06");
+    let st = statuses(&js);
+    assert_eq!(st["A"], "已消除");
+    let a6 = js["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["household_id"] == "A")
+        .unwrap();
+    assert_eq!(a6["eliminated_month"], "2020-05");
+    assert_eq!(a6["elimination_method"], "帮扶消除");
+    assert_eq!(a6["identified_month"], "2020-03");
+    let ledger = ws.path("out/2020-06/风险户台账.xlsx");
+    let (rows, by_id) = ledger_rows(&ledger);
+    let row_a = &by_id["A"];
+    assert_eq!(text(&row_a[col(&rows, 1, "监测状态")]), "已消除");
+    assert_eq!(text(&row_a[col(&rows, 1, "消除时间")]), "2020-05");
+    assert_eq!(text(&row_a[col(&rows, 1, "消除方式")]), "帮扶消除");
+    let elim = sheet(&ledger, "风险消除");
+    assert!(elim.iter().any(|r| r.len() > 7
+        && text(&r[1]) == "A"
+        && text(&r[6]) == "2020-05"
+        && text(&r[8]) == "李审定"));
+    // A is not in this month's 研判表 any more.
+    let r5 = sheet(
+        &ws.path("out/2020-06").join(R5),
+        &sheet_names(&ws.path("out/2020-06").join(R5))[0],
+    );
+    assert!(!r5.iter().any(|r| r.len() > 1 && text(&r[1]) == "A"));
+    // 汇总 carries the month-by-month trend and a native chart.
+    let sum = sheet(&ledger, "汇总");
+    let months: Vec<String> = sum
+        .iter()
+        .map(|r| text(&r[0]))
+        .filter(|t| t.starts_with("2020-"))
+        .collect();
+    assert_eq!(months, ["2020-03", "2020-04", "2020-05", "2020-06"]);
+    let june = sum.iter().find(|r| text(&r[0]) == "2020-06").unwrap();
+    assert_eq!(num(&june[3]), 1.0, "one elimination took effect in June");
+    let bytes = std::fs::read(&ledger).unwrap();
+    assert!(
+        bytes.windows(20).any(|w| w == b"xl/charts/chart1.xml"),
+        "the trend chart is in the workbook"
+    );
+
+    // July: A falls below the line again → 返贫/再次识别.
+    ws.roster("2020-07", &[a(low), b(ok), c(ok), d.clone(), e.clone()]);
+    let js = ws.month("2020-07");
+    assert_eq!(statuses(&js)["A"], "返贫/再次识别");
+    // The earlier elimination is still on record.
+    let elim = sheet(&ws.path("out/2020-07/风险户台账.xlsx"), "风险消除");
+    assert!(elim
+        .iter()
+        .any(|r| r.len() > 6 && text(&r[1]) == "A" && text(&r[6]) == "2020-05"));
+
+    // `monitor history A`: every month and every decision, nothing deleted.
+    let o = ws.run(&["history", "A"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h = stdout(&o);
+    for m in ["2020-03", "2020-04", "2020-05", "2020-06", "2020-07"] {
+        assert!(h.contains(m), "{h}");
+    }
+    for word in [
+        "新识别",
+        "建议消除",
+        "已消除",
+        "返贫/再次识别",
+        "纳入监测",
+        "风险消除（帮扶消除）",
+        "李审定",
+        "3000.00",
+    ] {
+        assert!(h.contains(word), "{word} in {h}");
+    }
+}
+
+#[test]
+fn rerun_is_identical_and_earlier_months_are_refused_without_force() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    let rows = [
+        hh("A", "脱贫户", 2, 2, 6000.0),
+        hh("B", "一般农户", 2, 2, 30000.0),
+    ];
+    ws.roster("2020-03", &rows);
+    ws.roster("2020-04", &rows);
+    ws.month("2020-03");
+    ws.month("2020-04");
+    let before = snapshot(&ws.path("out/2020-04"));
+    let hist = stdout(&ws.run(&["history", "A"]));
+    ws.month("2020-04");
+    assert_eq!(
+        snapshot(&ws.path("out/2020-04")),
+        before,
+        "same inputs, same bytes"
+    );
+    assert_eq!(
+        stdout(&ws.run(&["history", "A"])),
+        hist,
+        "the month was replaced, not added"
+    );
+
+    let o = ws.run(&["run", "--month", "2020-03", "-q"]);
+    assert_eq!(o.status.code(), Some(9));
+    assert!(
+        stderr(&o).contains("2020-04") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ws.run(&["run", "--month", "2020-03", "--force", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2020-04"),
+        "warns that later months need a re-run"
+    );
+}
+
+#[test]
+fn decision_files_are_checked_row_by_row_and_recorded_all_or_nothing() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster(
+        "2020-03",
+        &[
+            hh("A", "脱贫户", 2, 2, 6000.0),
+            hh("B", "一般农户", 2, 2, 6000.0),
+            hh("D", "一般农户", 2, 2, 30000.0),
+        ],
+    );
+    ws.month("2020-03");
+    let out = ws.path("out/2020-03");
+    // B is 新识别: 风险消除 does not apply; A gets a value not in the list.
+    let bad6 = ws.fill_review(&out.join(R6), "bad6.xlsx", &[("B", "风险消除", "帮扶消除")]);
+    let o = ws.run(&["decide", "--month", "2020-03", bad6.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(
+        err.contains("第4行") && err.contains("V列") && err.contains("纳入监测、不纳入"),
+        "{err}"
+    );
+
+    let bad5 = ws.fill_review(&out.join(R5), "bad5.xlsx", &[("A", "同意", "")]);
+    let o = ws.run(&["decide", "--month", "2020-03", bad5.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("“同意”不是"), "{}", stderr(&o));
+
+    // A household not under review (D never flagged) and one unknown to the store.
+    ws.xlsx(
+        "hand.xlsx",
+        "Sheet1",
+        &[
+            vec![s("户编号"), s("研判结论")],
+            vec![s("D"), s("纳入监测")],
+            vec![s("ZZZ"), s("纳入监测")],
+            vec![s("A"), s("纳入监测")],
+        ],
+        &[],
+    );
+    let o = ws.run(&["decide", "--month", "2020-03", "hand.xlsx"]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(err.contains("第2行") && err.contains("“未监测”"), "{err}");
+    assert!(err.contains("第3行") && err.contains("ZZZ"), "{err}");
+    assert!(err.contains("未记录任何结论"), "{err}");
+    assert!(
+        !stdout(&ws.run(&["history", "A"])).contains("研判结论"),
+        "nothing was recorded"
+    );
+
+    // A month never run has nothing to decide on.
+    let o = ws.run(&["decide", "--month", "2020-04", "hand.xlsx"]);
+    assert_eq!(o.status.code(), Some(9));
+}
+
+#[test]
+fn the_store_is_never_silently_recreated() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    let rows = [hh("A", "脱贫户", 2, 2, 6000.0)];
+    ws.roster("2020-03", &rows);
+    ws.roster("2020-04", &rows);
+    ws.month("2020-03");
+    let store = ws.path("history.sqlite");
+    let saved = std::fs::read(&store).unwrap();
+
+    std::fs::remove_file(&store).unwrap();
+    let o = ws.run(&["run", "--month", "2020-04", "-q"]);
+    assert_eq!(o.status.code(), Some(8));
+    assert!(
+        stderr(&o).contains("history.sqlite") && stderr(&o).contains("2020-03"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!store.exists(), "not recreated");
+
+    std::fs::write(
+        &store,
+        b"SQLite format 3\0 but then garbage garbage garbage",
+    )
+    .unwrap();
+    let o = ws.run(&["run", "--month", "2020-04", "-q"]);
+    assert_eq!(o.status.code(), Some(8));
+    assert!(
+        stderr(&o).contains("history.sqlite") && stderr(&o).contains("损坏"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(&store, saved).unwrap();
+    ws.month("2020-04");
+}

@@ -3,7 +3,7 @@
 //! next month's run follows them. A file with any wrong row records nothing.
 
 use crate::error::{Location, MonitorError, Result};
-use crate::history::{decision_applies, Decision, Status, Store, DECISIONS, METHODS};
+use crate::history::{decision_applies, Decision, Store, DECISIONS, METHODS};
 use crate::ingest::{locate, read_grids, FieldSpec, Table};
 use crate::normalize::{parse_ident, parse_month};
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +67,26 @@ pub fn decide(
     if tables.is_empty() {
         // Explain with the best candidate's missing columns.
         locate(&grids, SPECS, None)?;
+    }
+    // The form says which month it is for (“2020年3月” under the title).
+    for g in &grids {
+        for r in 0..g.rows.len().min(3) {
+            for c in &g.rows[r] {
+                if let Some(m) = month_in(&c.text()) {
+                    if m != month {
+                        return Err(MonitorError::input(
+                            Location {
+                                file: file.display().to_string(),
+                                sheet: g.sheet.clone(),
+                                row: Some(r as u32 + 1),
+                                col: None,
+                            },
+                            format!("这是 {m} 的研判表，不是 {month} 的；请核对 --month 或文件"),
+                        ));
+                    }
+                }
+            }
+        }
     }
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let mut errors: Vec<String> = Vec::new();
@@ -199,15 +219,39 @@ pub fn decide(
     })
 }
 
-/// The statuses that are open to a decision, for messages.
-pub fn review_statuses() -> Vec<&'static str> {
-    [
-        Status::New,
-        Status::Continuing,
-        Status::SuggestElimination,
-        Status::Returned,
-    ]
-    .iter()
-    .map(|s| s.label())
-    .collect()
+/// The first “YYYY年M月” in a text, as `YYYY-MM`.
+fn month_in(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    for (i, ch) in chars.iter().enumerate() {
+        if *ch != '年' || i < 4 {
+            continue;
+        }
+        let year: String = chars[i - 4..i].iter().collect();
+        let month: String = chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if year.chars().all(|c| c.is_ascii_digit())
+            && !month.is_empty()
+            && chars.get(i + 1 + month.len()) == Some(&'月')
+        {
+            return parse_month(&format!("{year}-{month}"))
+                .ok()
+                .map(|(d, _)| d.format("%Y-%m").to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn month_in_titles() {
+        assert_eq!(
+            super::month_in("弥勒市  东乡 乡(镇)   2020年3月   监测标准").as_deref(),
+            Some("2020-03")
+        );
+        assert_eq!(super::month_in("2020年12月").as_deref(), Some("2020-12"));
+        assert_eq!(super::month_in("今年三月"), None);
+    }
 }

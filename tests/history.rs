@@ -88,6 +88,9 @@ fn five_months_with_decisions_elimination_and_return() {
         "d5-may.xlsx",
         &[("A", "风险消除", "帮扶消除")],
     );
+    let o = ws.run(&["decide", "--month", "2020-04", f5.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "the May form given as April's");
+    assert!(stderr(&o).contains("2020-05 的研判表"), "{}", stderr(&o));
     let o = ws.run(&[
         "decide",
         "--month",

@@ -464,6 +464,7 @@ fn write_summary(
         ),
         &st.title,
     )?;
+    ws.set_row_height(1, 30)?;
     ws.merge_range(
         1,
         0,
@@ -478,7 +479,7 @@ fn write_summary(
             rows.iter().map(|r| r.h.size).sum::<u32>(),
             rows.iter().filter(|r| r.a.at_risk()).count()
         ),
-        &st.subtitle,
+        &st.note,
     )?;
     for (c, h) in heads.iter().enumerate() {
         ws.write_string_with_format(2, c as u16, h, &st.header)?;

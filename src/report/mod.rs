@@ -258,13 +258,15 @@ where
 /// Row height (points) that shows `text` wrapped in a column `width`
 /// characters wide; CJK characters count double.
 pub fn wrapped_height(text: &str, width: f64, min: f64) -> f64 {
-    let per_line = (width * 0.95).max(4.0);
+    // Measured on LibreOffice's A4 PDF: a CJK character takes about 1.7
+    // width units of a 10.5 pt 宋体 cell.
+    let per_line = (width * 1.05).max(4.0);
     let lines: f64 = text
         .split('\n')
         .map(|l| {
             let w: f64 = l
                 .chars()
-                .map(|c| if c.is_ascii() { 1.0 } else { 2.0 })
+                .map(|c| if c.is_ascii() { 1.0 } else { 1.7 })
                 .sum();
             (w / per_line).ceil().max(1.0)
         })

@@ -51,369 +51,295 @@ pub struct LedgerData<'a> {
     pub issues: &'a [DataIssue],
 }
 
-fn header(
-    ws: &mut Worksheet,
-    st: &Styles,
-    row: u32,
-    heads: &[&str],
-    widths: &[f64],
-) -> Result<(), XlsxError> {
-    for (c, h) in heads.iter().enumerate() {
-        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
-    }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    Ok(())
+/// A cell of a list sheet.
+enum Out<'a> {
+    Text(&'a str),
+    Owned(String),
+    /// Wrapped text; the row grows to show it.
+    Wrap(String),
+    Int(f64),
+    /// Money, or “未测算” when unknown.
+    Money(Option<Decimal>),
 }
 
-fn title(ws: &mut Worksheet, st: &Styles, last: u16, text: &str) -> Result<(), XlsxError> {
-    ws.merge_range(0, 0, 0, last, text, &st.title)?;
-    ws.set_row_height(0, 30)?;
-    Ok(())
+/// How a list sheet is laid out.
+struct ListSheet<'a> {
+    name: &'a str,
+    title: String,
+    heads: &'a [&'a str],
+    widths: &'a [f64],
+    empty: &'a str,
+    landscape: bool,
+    /// Freeze panes at (row, col) and put a filter on the header.
+    filter: Option<(u32, u16)>,
 }
 
-fn empty_note(
-    ws: &mut Worksheet,
+/// A sheet listing one row per item under a title and a header row, with a
+/// 序号 column first; written row by row (constant memory).
+fn list_sheet<'r>(
+    wb: &mut Workbook,
     st: &Styles,
-    row: u32,
-    last: u16,
-    text: &str,
-) -> Result<(), XlsxError> {
-    ws.merge_range(row, 0, row, last, text, &st.center)?;
+    path: &Path,
+    spec: ListSheet,
+    rows: impl IntoIterator<Item = Vec<Out<'r>>>,
+) -> Result<()> {
+    let e = xerr(path);
+    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
+    ws.set_name(spec.name).map_err(&e)?;
+    let last = spec.heads.len() as u16 - 1;
+    ws.merge_range(0, 0, 0, last, &spec.title, &st.title)
+        .map_err(&e)?;
+    ws.set_row_height(0, 30).map_err(&e)?;
+    for (c, h) in spec.heads.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, *h, &st.header)
+            .map_err(&e)?;
+    }
+    for (c, w) in spec.widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w).map_err(&e)?;
+    }
+    let mut n = 0u32;
+    for cells in rows {
+        let row = n + 2;
+        n += 1;
+        ws.write_number_with_format(row, 0, n as f64, &st.int)
+            .map_err(&e)?;
+        let mut height: f64 = 18.0;
+        for (i, cell) in cells.into_iter().enumerate() {
+            let c = i as u16 + 1;
+            match cell {
+                Out::Text(t) => ws.write_string_with_format(row, c, t, &st.text),
+                Out::Owned(t) => ws.write_string_with_format(row, c, t, &st.center),
+                Out::Wrap(t) => {
+                    height = height.max(wrapped_height(&t, spec.widths[c as usize], 18.0));
+                    ws.write_string_with_format(row, c, t, &st.wrap)
+                }
+                Out::Int(v) => ws.write_number_with_format(row, c, v, &st.int),
+                Out::Money(Some(v)) => ws.write_number_with_format(row, c, money_f64(v), &st.money),
+                Out::Money(None) => ws.write_string_with_format(row, c, "未测算", &st.center),
+            }
+            .map_err(&e)?;
+        }
+        ws.set_row_height(row, height).map_err(&e)?;
+    }
+    if n == 0 {
+        ws.merge_range(2, 0, 2, last, spec.empty, &st.center)
+            .map_err(&e)?;
+    }
+    if let Some((r, c)) = spec.filter {
+        ws.set_freeze_panes(r, c).map_err(&e)?;
+        ws.autofilter(1, 0, (n + 1).max(2), last).map_err(&e)?;
+    }
+    page_setup(ws, spec.landscape, Some((0, 1))).map_err(&e)?;
     Ok(())
 }
 
 pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
-    let e = xerr(path);
     let st = Styles::new();
     let mut wb = new_workbook(ctx.month, "返贫致贫风险户台账");
     let place = format!("{} {}", ctx.rs.meta.locality, ctx.month_cn());
+    use crate::history::Status;
 
-    // --- 风险户台账
-    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
-    ws.set_name(SHEET_LEDGER).map_err(&e)?;
-    let last = LEDGER_HEADERS.len() as u16 - 1;
-    let widths = [
-        5.0, 15.0, 8.0, 19.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0, 12.0,
-        44.0, 8.0, 9.0,
-    ];
-    title(
-        ws,
+    list_sheet(
+        &mut wb,
         &st,
-        last,
-        &format!("{place} 返贫致贫风险户台账（风险消除户只标注、不删除）"),
-    )
-    .map_err(&e)?;
-    header(ws, &st, 1, LEDGER_HEADERS, &widths).map_err(&e)?;
-    for (i, r) in d.rows.iter().enumerate() {
-        let row = i as u32 + 2;
-        let h = r.h;
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
-            .map_err(&e)?;
-        let eliminated = r.st.status == crate::history::Status::Eliminated;
-        let texts = [
-            (1, h.id.as_str()),
-            (2, h.head_name.as_str()),
-            (3, h.id_no.as_str()),
-            (4, h.township.as_str()),
-            (5, h.village.as_str()),
-            (6, h.group.as_str()),
-            (7, h.hh_type.label()),
-            (8, r.class),
-            (9, r.risk),
-            (10, r.status()),
-            (11, r.since()),
-            (17, r.st.eliminated.as_deref().unwrap_or("")),
-            (18, r.st.method.as_deref().unwrap_or("")),
-        ];
-        for (c, t) in texts {
-            ws.write_string_with_format(row, c, t, &st.text)
-                .map_err(&e)?;
-        }
-        ws.write_number_with_format(row, 12, h.size as f64, &st.int)
-            .map_err(&e)?;
-        for (c, v) in [(13, r.a.net_income), (14, r.a.per_capita)] {
-            match v {
-                Some(v) => ws.write_number_with_format(row, c, money_f64(v), &st.money),
-                None => ws.write_string_with_format(row, c, "未测算", &st.center),
-            }
-            .map_err(&e)?;
-        }
-        ws.write_string_with_format(row, 15, r.a.causes().join("、"), &st.wrap)
-            .map_err(&e)?;
-        let basis = if r.a.at_risk() {
-            r.a.basis_text()
-        } else if eliminated {
-            String::from("风险已消除（标注，不剔除）")
-        } else {
-            format!("本月未触发预警，已连续 {} 个月", r.st.quiet_months)
-        };
-        ws.set_row_height(row, wrapped_height(&basis, widths[16], 18.0))
-            .map_err(&e)?;
-        ws.write_string_with_format(row, 16, basis, &st.wrap)
-            .map_err(&e)?;
-    }
-    if d.rows.is_empty() {
-        empty_note(ws, &st, 2, last, "本月没有监测户").map_err(&e)?;
-    }
-    ws.set_freeze_panes(2, 3).map_err(&e)?;
-    ws.autofilter(1, 0, (d.rows.len() as u32 + 1).max(2), last)
-        .map_err(&e)?;
-    page_setup(ws, true, Some((0, 1))).map_err(&e)?;
+        path,
+        ListSheet {
+            name: SHEET_LEDGER,
+            title: format!("{place} 返贫致贫风险户台账（风险消除户只标注、不删除）"),
+            heads: LEDGER_HEADERS,
+            widths: &[
+                5.0, 15.0, 8.0, 19.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0,
+                12.0, 44.0, 8.0, 9.0,
+            ],
+            empty: "本月没有监测户",
+            landscape: true,
+            filter: Some((2, 3)),
+        },
+        d.rows.iter().map(|r| {
+            let h = r.h;
+            let basis = if r.a.at_risk() {
+                r.a.basis_text()
+            } else if r.st.status == Status::Eliminated {
+                String::from("风险已消除（标注，不剔除）")
+            } else {
+                format!("本月未触发预警，已连续 {} 个月", r.st.quiet_months)
+            };
+            vec![
+                Out::Text(&h.id),
+                Out::Text(&h.head_name),
+                Out::Text(&h.id_no),
+                Out::Text(&h.township),
+                Out::Text(&h.village),
+                Out::Text(&h.group),
+                Out::Text(h.hh_type.label()),
+                Out::Text(r.class),
+                Out::Text(r.risk),
+                Out::Text(r.status()),
+                Out::Text(r.since()),
+                Out::Int(h.size as f64),
+                Out::Money(r.a.net_income),
+                Out::Money(r.a.per_capita),
+                Out::Wrap(r.a.causes().join("、")),
+                Out::Wrap(basis),
+                Out::Text(r.st.eliminated.as_deref().unwrap_or("")),
+                Out::Text(r.st.method.as_deref().unwrap_or("")),
+            ]
+        }),
+    )?;
 
-    // --- 新识别 (this month's new and returned households)
-    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
-    ws.set_name(SHEET_NEW).map_err(&e)?;
-    let heads = [
-        "序号",
-        "户编号",
-        "户主姓名",
-        "乡镇",
-        "村",
-        "监测类型",
-        "监测状态",
-        "风险类型",
-        "人均纯收入(元)",
-        "预警依据",
-    ];
-    title(
-        ws,
+    list_sheet(
+        &mut wb,
         &st,
-        heads.len() as u16 - 1,
-        &format!("{place} 新识别监测户"),
-    )
-    .map_err(&e)?;
-    header(
-        ws,
-        &st,
-        1,
-        &heads,
-        &[5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 12.0, 14.0, 11.0, 50.0],
-    )
-    .map_err(&e)?;
-    let new: Vec<&RiskRow> = d
-        .rows
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.st.status,
-                crate::history::Status::New | crate::history::Status::Returned
-            )
-        })
-        .collect();
-    for (i, r) in new.iter().enumerate() {
-        let row = i as u32 + 2;
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
-            .map_err(&e)?;
-        let basis = r.a.basis_text();
-        let causes = r.a.causes().join("、");
-        for (c, t) in [
-            (1, r.h.id.as_str()),
-            (2, &r.h.head_name),
-            (3, &r.h.township),
-            (4, &r.h.village),
-            (5, r.class),
-            (6, r.status()),
-            (7, &causes),
-        ] {
-            ws.write_string_with_format(row, c, t, &st.text)
-                .map_err(&e)?;
-        }
-        match r.a.per_capita {
-            Some(v) => ws.write_number_with_format(row, 8, money_f64(v), &st.money),
-            None => ws.write_string_with_format(row, 8, "未测算", &st.center),
-        }
-        .map_err(&e)?;
-        ws.set_row_height(row, wrapped_height(&basis, 50.0, 18.0))
-            .map_err(&e)?;
-        ws.write_string_with_format(row, 9, basis, &st.wrap)
-            .map_err(&e)?;
-    }
-    if new.is_empty() {
-        empty_note(ws, &st, 2, heads.len() as u16 - 1, "本月没有新识别的监测户").map_err(&e)?;
-    }
-    page_setup(ws, true, Some((0, 1))).map_err(&e)?;
+        path,
+        ListSheet {
+            name: SHEET_NEW,
+            title: format!("{place} 新识别监测户"),
+            heads: &[
+                "序号",
+                "户编号",
+                "户主姓名",
+                "乡镇",
+                "村",
+                "监测类型",
+                "监测状态",
+                "风险类型",
+                "人均纯收入(元)",
+                "预警依据",
+            ],
+            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 12.0, 14.0, 11.0, 50.0],
+            empty: "本月没有新识别的监测户",
+            landscape: true,
+            filter: None,
+        },
+        d.rows
+            .iter()
+            .filter(|r| matches!(r.st.status, Status::New | Status::Returned))
+            .map(|r| {
+                vec![
+                    Out::Text(&r.h.id),
+                    Out::Text(&r.h.head_name),
+                    Out::Text(&r.h.township),
+                    Out::Text(&r.h.village),
+                    Out::Text(r.class),
+                    Out::Text(r.status()),
+                    Out::Wrap(r.a.causes().join("、")),
+                    Out::Money(r.a.per_capita),
+                    Out::Wrap(r.a.basis_text()),
+                ]
+            }),
+    )?;
 
-    // --- 风险消除 (every elimination on record; nothing is deleted)
-    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
-    ws.set_name(SHEET_ELIMINATED).map_err(&e)?;
-    let heads = [
-        "序号",
-        "户编号",
-        "户主姓名",
-        "乡镇",
-        "村",
-        "纳入监测时间",
-        "消除时间",
-        "消除方式",
-        "研判人",
-    ];
-    title(
-        ws,
+    list_sheet(
+        &mut wb,
         &st,
-        heads.len() as u16 - 1,
-        &format!("{place} 风险消除户（累计，标注不剔除）"),
-    )
-    .map_err(&e)?;
-    header(
-        ws,
-        &st,
-        1,
-        &heads,
-        &[5.0, 15.0, 8.0, 10.0, 10.0, 12.0, 10.0, 10.0, 10.0],
-    )
-    .map_err(&e)?;
-    for (i, x) in d.eliminated.iter().enumerate() {
-        let row = i as u32 + 2;
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
-            .map_err(&e)?;
-        for (c, t) in [
-            (1, &x.hh_id),
-            (2, &x.head_name),
-            (3, &x.township),
-            (4, &x.village),
-            (5, &x.identified),
-            (6, &x.eliminated),
-            (7, &x.method),
-            (8, &x.decided_by),
-        ] {
-            ws.write_string_with_format(row, c, t, &st.text)
-                .map_err(&e)?;
-        }
-    }
-    if d.eliminated.is_empty() {
-        empty_note(ws, &st, 2, heads.len() as u16 - 1, "尚无风险消除户").map_err(&e)?;
-    }
-    page_setup(ws, false, Some((0, 1))).map_err(&e)?;
+        path,
+        ListSheet {
+            name: SHEET_ELIMINATED,
+            title: format!("{place} 风险消除户（累计，标注不剔除）"),
+            heads: &[
+                "序号",
+                "户编号",
+                "户主姓名",
+                "乡镇",
+                "村",
+                "纳入监测时间",
+                "消除时间",
+                "消除方式",
+                "研判人",
+            ],
+            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 12.0, 10.0, 10.0, 10.0],
+            empty: "尚无风险消除户",
+            landscape: false,
+            filter: None,
+        },
+        d.eliminated.iter().map(|x| {
+            vec![
+                Out::Text(&x.hh_id),
+                Out::Text(&x.head_name),
+                Out::Text(&x.township),
+                Out::Text(&x.village),
+                Out::Text(&x.identified),
+                Out::Text(&x.eliminated),
+                Out::Text(&x.method),
+                Out::Text(&x.decided_by),
+            ]
+        }),
+    )?;
 
-    // --- 自然增减 (攀枝花: roster changes against the previous month)
-    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
-    ws.set_name(SHEET_CHANGES).map_err(&e)?;
-    let heads = [
-        "序号",
-        "变动",
-        "户编号",
-        "姓名",
-        "证件号码",
-        "乡镇",
-        "村",
-        "说明",
-    ];
-    title(
-        ws,
+    // 攀枝花 二、（一）一是：roster changes against the previous month.
+    list_sheet(
+        &mut wb,
         &st,
-        heads.len() as u16 - 1,
-        &format!("{place} 农户和人口自然增减台账"),
-    )
-    .map_err(&e)?;
-    header(
-        ws,
-        &st,
-        1,
-        &heads,
-        &[5.0, 8.0, 15.0, 9.0, 19.0, 10.0, 10.0, 40.0],
-    )
-    .map_err(&e)?;
-    for (i, c) in d.changes.iter().enumerate() {
-        let row = i as u32 + 2;
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)
-            .map_err(&e)?;
-        for (col, t) in [
-            (1, c.kind),
-            (2, &c.hh_id),
-            (3, &c.name),
-            (4, &c.id_no),
-            (5, &c.township),
-            (6, &c.village),
-            (7, &c.note),
-        ] {
-            ws.write_string_with_format(row, col, t, &st.text)
-                .map_err(&e)?;
-        }
-    }
-    if d.changes.is_empty() {
-        empty_note(
-            ws,
-            &st,
-            2,
-            heads.len() as u16 - 1,
-            "与上月相比没有增减（或没有上月数据）",
-        )
-        .map_err(&e)?;
-    }
-    page_setup(ws, false, Some((0, 1))).map_err(&e)?;
+        path,
+        ListSheet {
+            name: SHEET_CHANGES,
+            title: format!("{place} 农户和人口自然增减台账"),
+            heads: &[
+                "序号",
+                "变动",
+                "户编号",
+                "姓名",
+                "证件号码",
+                "乡镇",
+                "村",
+                "说明",
+            ],
+            widths: &[5.0, 8.0, 15.0, 9.0, 19.0, 10.0, 10.0, 40.0],
+            empty: "与上月相比没有增减（或没有上月数据）",
+            landscape: false,
+            filter: None,
+        },
+        d.changes.iter().map(|c| {
+            vec![
+                Out::Text(c.kind),
+                Out::Text(&c.hh_id),
+                Out::Text(&c.name),
+                Out::Text(&c.id_no),
+                Out::Text(&c.township),
+                Out::Text(&c.village),
+                Out::Wrap(c.note.clone()),
+            ]
+        }),
+    )?;
 
-    // --- 汇总
     let ws = wb.add_worksheet();
-    ws.set_name(SHEET_SUMMARY).map_err(&e)?;
-    write_summary(ws, ctx, d, &st).map_err(&e)?;
+    ws.set_name(SHEET_SUMMARY).map_err(xerr(path))?;
+    write_summary(ws, ctx, d, &st).map_err(xerr(path))?;
 
-    // --- 数据问题
-    let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
-    ws.set_name(SHEET_ISSUES).map_err(&e)?;
-    let heads = [
-        "序号",
-        "文件",
-        "工作表",
-        "行",
-        "列",
-        "原值",
-        "处理",
-        "问题说明",
-    ];
-    title(
-        ws,
+    list_sheet(
+        &mut wb,
         &st,
-        7,
-        &format!("{} 数据问题清单（请核实后更正源表）", ctx.month_cn()),
-    )
-    .map_err(&e)?;
-    header(
-        ws,
-        &st,
-        1,
-        &heads,
-        &[5.0, 28.0, 12.0, 6.0, 5.0, 18.0, 8.0, 50.0],
-    )
-    .map_err(&e)?;
-    for (i, x) in d.issues.iter().enumerate() {
-        let r = i as u32 + 2;
-        ws.write_number_with_format(r, 0, (i + 1) as f64, &st.int)
-            .map_err(&e)?;
-        ws.write_string_with_format(r, 1, &x.loc.file, &st.wrap)
-            .map_err(&e)?;
-        ws.write_string_with_format(r, 2, x.loc.sheet.as_deref().unwrap_or(""), &st.text)
-            .map_err(&e)?;
-        match x.loc.row {
-            Some(n) => ws.write_number_with_format(r, 3, n as f64, &st.int),
-            None => ws.write_string_with_format(r, 3, "", &st.text),
-        }
-        .map_err(&e)?;
-        ws.write_string_with_format(
-            r,
-            4,
-            x.loc.col.map(col_letter).unwrap_or_default(),
-            &st.center,
-        )
-        .map_err(&e)?;
-        ws.write_string_with_format(r, 5, &x.value, &st.text)
-            .map_err(&e)?;
-        ws.write_string_with_format(r, 6, x.severity, &st.center)
-            .map_err(&e)?;
-        ws.set_row_height(
-            r,
-            wrapped_height(&x.reason, 50.0, 18.0).max(wrapped_height(&x.loc.file, 28.0, 18.0)),
-        )
-        .map_err(&e)?;
-        ws.write_string_with_format(r, 7, &x.reason, &st.wrap)
-            .map_err(&e)?;
-    }
-    if d.issues.is_empty() {
-        empty_note(ws, &st, 2, 7, "未发现数据问题").map_err(&e)?;
-    }
-    ws.set_freeze_panes(2, 0).map_err(&e)?;
-    page_setup(ws, true, Some((0, 1))).map_err(&e)?;
+        path,
+        ListSheet {
+            name: SHEET_ISSUES,
+            title: format!("{} 数据问题清单（请核实后更正源表）", ctx.month_cn()),
+            heads: &[
+                "序号",
+                "文件",
+                "工作表",
+                "行",
+                "列",
+                "原值",
+                "处理",
+                "问题说明",
+            ],
+            widths: &[5.0, 28.0, 12.0, 6.0, 5.0, 18.0, 8.0, 50.0],
+            empty: "未发现数据问题",
+            landscape: true,
+            filter: Some((2, 0)),
+        },
+        d.issues.iter().map(|x| {
+            vec![
+                Out::Wrap(x.loc.file.clone()),
+                Out::Text(x.loc.sheet.as_deref().unwrap_or("")),
+                x.loc.row.map_or(Out::Text(""), |n| Out::Int(n as f64)),
+                Out::Owned(x.loc.col.map(col_letter).unwrap_or_default()),
+                Out::Text(&x.value),
+                Out::Text(x.severity),
+                Out::Wrap(x.reason.clone()),
+            ]
+        }),
+    )?;
 
     save(&mut wb, path)
 }

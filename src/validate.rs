@@ -597,6 +597,23 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             }
         };
 
+    // The household a record belongs to, or a 数据问题 row saying why not.
+    let resolve_or_report =
+        |t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues| match resolve(t, row) {
+            Ok(id) => Some(id),
+            Err((key, msg)) => {
+                issues.push(
+                    t,
+                    row_no,
+                    key,
+                    key.map_or(&Cell::Empty, |k| t.cell(row, k)),
+                    SKIP,
+                    msg,
+                );
+                None
+            }
+        };
+
     if let Some(spec) = &inputs.income {
         progress("读取收入");
         let it = cache.table(spec, INCOME_SPECS)?;
@@ -604,19 +621,8 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         require_one_of(&it, &INCOME_KEYS)?;
         let mut seen: HashMap<String, u32> = HashMap::new();
         for (row_no, row) in it.iter() {
-            let id = match resolve(&it, row) {
-                Ok(id) => id,
-                Err((key, msg)) => {
-                    issues.push(
-                        &it,
-                        row_no,
-                        key,
-                        key.map_or(&Cell::Empty, |k| it.cell(row, k)),
-                        SKIP,
-                        msg,
-                    );
-                    continue;
-                }
+            let Some(id) = resolve_or_report(&it, row_no, row, &mut issues) else {
+                continue;
             };
             if let Some(first) = seen.get(&id) {
                 issues.push(
@@ -641,19 +647,8 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         let et = cache.table(spec, EXPENSE_SPECS)?;
         require_one_of(&et, &["户编号", "证件号码"])?;
         for (row_no, row) in et.iter() {
-            let hh_id = match resolve(&et, row) {
-                Ok(id) => id,
-                Err((key, msg)) => {
-                    issues.push(
-                        &et,
-                        row_no,
-                        key,
-                        key.map_or(&Cell::Empty, |k| et.cell(row, k)),
-                        SKIP,
-                        msg,
-                    );
-                    continue;
-                }
+            let Some(hh_id) = resolve_or_report(&et, row_no, row, &mut issues) else {
+                continue;
             };
             let amount_cell = et.cell(row, "自付金额");
             let amount = match parse_amount(amount_cell) {

@@ -677,3 +677,31 @@ fn panzhihua_person_level_export_with_guarantee_columns() {
     let flat: Vec<String> = survey.iter().flatten().map(text).collect();
     assert!(flat.contains(&"攀一妻".to_string()));
 }
+
+#[test]
+fn ods_roster_with_merged_two_row_header() {
+    // tests/fixtures/households.ods: written by LibreOffice (ODS keeps no merge
+    // information for calamine, so the two-row header is read from the gaps).
+    // O1: 9,000.00 + １２００ − “—” = 10200 for 3 people → 3400 < 4428.
+    let ws = Ws::new();
+    let ods = repo().join("tests/fixtures/households.ods");
+    let o = ws.run(&[
+        "run",
+        "--month",
+        "2020-03",
+        "--rules",
+        &rules("mile-2020.toml"),
+        "--households",
+        ods.to_str().unwrap(),
+        "--out",
+        "out",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let js = summary(&ws.path("out/2020-03"));
+    let hs = js["households"].as_array().unwrap();
+    assert_eq!(hs.len(), 1);
+    assert_eq!(hs[0]["household_id"], "O1");
+    assert_eq!(hs[0]["per_capita_net_income"], "3400.00");
+    assert_eq!(hs[0]["township"], "石镇");
+}

@@ -317,6 +317,7 @@ impl Store {
             params![SCHEMA_VERSION],
         )
         .map_err(|e| serr(path, e))?;
+        tune(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -358,6 +359,7 @@ impl Store {
         if app.as_deref() != Some("monitor") || schema.as_deref() != Some(SCHEMA_VERSION) {
             return Err(damaged(&"缺少版本信息"));
         }
+        tune(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -389,6 +391,13 @@ impl Store {
             path: &self.path,
         }
     }
+}
+
+/// A page cache large enough that a province's month (millions of rows
+/// inserted in one transaction) does not thrash the disk.
+fn tune(conn: &Connection, path: &Path) -> Result<()> {
+    conn.execute_batch("PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;")
+        .map_err(|e| serr(path, e))
 }
 
 /// The run's write transaction: everything the run records is committed

@@ -466,11 +466,7 @@ fn write_outputs(
     ledger_data: &ledger::LedgerData,
 ) -> Result<Vec<String>> {
     let rs = ctx.rs;
-    let at_risk: Vec<RiskRow> = rows
-        .iter()
-        .filter(|r| r.a.at_risk())
-        .map(|r| RiskRow { ..*r })
-        .collect();
+    let at_risk: Vec<RiskRow> = rows.iter().filter(|r| r.a.at_risk()).copied().collect();
     let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) = rows
         .iter()
         .filter(|r| r.st.status.under_review())

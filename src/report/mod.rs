@@ -18,7 +18,8 @@ use rust_xlsxwriter::{
 use std::collections::HashMap;
 use std::path::Path;
 
-/// What the report writers need about one risk household.
+/// What the report writers need about one monitored household.
+#[derive(Clone, Copy)]
 pub struct RiskRow<'a> {
     pub h: &'a Household,
     pub a: &'a Assessment,

@@ -37,18 +37,7 @@ fn roster(ws: &Ws, with_size: bool) {
 }
 
 fn run(ws: &Ws, rules_file: &str) -> std::process::Output {
-    ws.run(&[
-        "run",
-        "--month",
-        "2020-03",
-        "--rules",
-        rules_file,
-        "--households",
-        "h.xlsx",
-        "--out",
-        "out",
-        "-q",
-    ])
+    ws.run_on("2020-03", rules_file, "h.xlsx", &["--out", "out"])
 }
 
 #[test]
@@ -91,28 +80,10 @@ fn unknown_rule_parameter_stops_with_exit_5() {
 fn month_without_parameters_in_force_is_refused() {
     let ws = Ws::new();
     roster(&ws, true);
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-03",
-        "--rules",
-        &rules("panzhihua-2020.toml"),
-        "--households",
-        "h.xlsx",
-        "-q",
-    ]);
+    let o = ws.run_on("2020-03", &rules("panzhihua-2020.toml"), "h.xlsx", &[]);
     assert_eq!(o.status.code(), Some(5));
     assert!(stderr(&o).contains("2020-03"), "{}", stderr(&o));
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "三月",
-        "--rules",
-        &rules("mile-2020.toml"),
-        "--households",
-        "h.xlsx",
-        "-q",
-    ]);
+    let o = ws.run_on("三月", &rules("mile-2020.toml"), "h.xlsx", &[]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stderr(&o).contains("2020-03"),
@@ -162,29 +133,11 @@ fn unreadable_files_are_explained() {
         "h.xls",
         "<html><table><tr><td>户编号</td></tr></table></html>",
     );
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-03",
-        "--rules",
-        &rules("mile-2020.toml"),
-        "--households",
-        "h.xls",
-        "-q",
-    ]);
+    let o = ws.run_on("2020-03", &rules("mile-2020.toml"), "h.xls", &[]);
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("HTML"), "{}", stderr(&o));
 
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-03",
-        "--rules",
-        &rules("mile-2020.toml"),
-        "--households",
-        "nope.xlsx",
-        "-q",
-    ]);
+    let o = ws.run_on("2020-03", &rules("mile-2020.toml"), "nope.xlsx", &[]);
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("nope.xlsx") && stderr(&o).contains("不存在"));
 
@@ -193,18 +146,12 @@ fn unreadable_files_are_explained() {
         "t.xls",
         "户编号\t户主姓名\t户类型\t家庭人口\t工资性收入\nT1\t某\t脱贫户\t2\t1000\n",
     );
-    let o = ws.run(&[
-        "run",
-        "--month",
+    let o = ws.run_on(
         "2020-03",
-        "--rules",
         &rules("mile-2020.toml"),
-        "--households",
         "t.xls",
-        "--out",
-        "o",
-        "-q",
-    ]);
+        &["--out", "o"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         summary(&ws.path("o/2020-03"))["counts"]["risk_households"],
@@ -224,16 +171,7 @@ fn no_income_anywhere_is_an_error_not_an_empty_ledger() {
         ],
         &[],
     );
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-03",
-        "--rules",
-        &rules("mile-2020.toml"),
-        "--households",
-        "h.xlsx",
-        "-q",
-    ]);
+    let o = ws.run_on("2020-03", &rules("mile-2020.toml"), "h.xlsx", &[]);
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("--income"), "{}", stderr(&o));
 }

@@ -377,20 +377,12 @@ fn menghai_department_warnings_since_last_month() {
         ],
         &[],
     );
-    let o = ws.run(&[
-        "run",
-        "--month",
+    let o = ws.run_on(
         "2020-03",
-        "--rules",
         &rules("menghai-2020.toml"),
-        "--households",
         "h.csv",
-        "--expenses",
-        "e.xlsx",
-        "--out",
-        "out",
-        "-q",
-    ]);
+        &["--expenses", "e.xlsx", "--out", "out"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = ws.path("out/2020-03");
     let (_, ledger) = ledger_rows(&out.join("风险户台账.xlsx"));
@@ -484,20 +476,12 @@ fn bayannur_subsidy_heavy_with_income_in_its_own_file_keyed_by_id_number() {
         ],
         &[],
     );
-    let o = ws.run(&[
-        "run",
-        "--month",
+    let o = ws.run_on(
         "2020-03",
-        "--rules",
         &rules("bayannur-2020.toml"),
-        "--households",
         "h.xlsx",
-        "--income",
-        "i.xlsx",
-        "--out",
-        "out",
-        "-q",
-    ]);
+        &["--income", "i.xlsx", "--out", "out"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let js = summary(&ws.path("out/2020-03"));
     let hs = js["households"].as_array().unwrap();
@@ -515,11 +499,39 @@ fn bayannur_subsidy_heavy_with_income_in_its_own_file_keyed_by_id_number() {
 #[test]
 fn panzhihua_person_level_export_with_guarantee_columns() {
     let ws = Ws::new();
-    // National-system style person list: title rows, header on row 3, one row per person.
-    ws.xlsx(
-        "名单.xlsx",
-        "Sheet1",
-        &[
+    // National-system style person list: title rows, header on row 3, one
+    // row per person; `size` is the header of column H and its values.
+    let person_list = |size: (&str, [f64; 3])| {
+        let people = [
+            (
+                "P1",
+                "攀一",
+                "110105194912310038",
+                "户主",
+                "脱贫户",
+                "否",
+                "是",
+            ),
+            (
+                "P1",
+                "攀一妻",
+                "110105195001010012",
+                "配偶",
+                "脱贫户",
+                "",
+                "",
+            ),
+            (
+                "P2",
+                "攀二",
+                "110105195101010015",
+                "户主",
+                "一般农户",
+                "是",
+                "是",
+            ),
+        ];
+        let mut rows = vec![
             vec![s("已脱贫人口名单")],
             vec![s("数据日期：2020-08-31")],
             vec![
@@ -530,139 +542,39 @@ fn panzhihua_person_level_export_with_guarantee_columns() {
                 s("户类型"),
                 s("乡(镇)"),
                 s("行政村"),
-                s("工资性收入"),
+                s(size.0),
                 s("是否解决安全饮用水"),
                 s("住房安全有保障"),
             ],
-            vec![
-                s("P1"),
-                s("攀一"),
-                s("110105194912310038"),
-                s("户主"),
-                s("脱贫户"),
+        ];
+        for (i, (id, name, no, rel, kind, water, house)) in people.iter().enumerate() {
+            rows.push(vec![
+                s(id),
+                s(name),
+                s(no),
+                s(rel),
+                s(kind),
                 s("仁和镇"),
                 s("A村"),
-                n(50000.0),
-                s("否"),
-                s("是"),
-            ],
-            vec![
-                s("P1"),
-                s("攀一妻"),
-                s("110105195001010012"),
-                s("配偶"),
-                s("脱贫户"),
-                s("仁和镇"),
-                s("A村"),
-                V::E,
-                V::E,
-                V::E,
-            ],
-            vec![
-                s("P2"),
-                s("攀二"),
-                s("110105195101010015"),
-                s("户主"),
-                s("一般农户"),
-                s("仁和镇"),
-                s("A村"),
-                n(50000.0),
-                s("是"),
-                s("是"),
-            ],
-        ],
-        &[],
-    );
-    // 家庭人口 is required: the person list has none, so it comes from counting members.
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-08",
-        "--rules",
-        &rules("panzhihua-2020.toml"),
-        "--households",
-        "名单.xlsx",
-        "--out",
-        "out",
-        "-q",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(4),
-        "家庭人口 column is required: {}",
-        stderr(&o)
-    );
+                n(size.1[i]),
+                s(water),
+                s(house),
+            ]);
+        }
+        ws.xlsx("名单.xlsx", "Sheet1", &rows, &[]);
+        ws.run_on(
+            "2020-08",
+            &rules("panzhihua-2020.toml"),
+            "名单.xlsx",
+            &["--out", "out"],
+        )
+    };
+    // Without a 家庭人口/人数 column the list is refused, naming the column.
+    let o = person_list(("工资性收入", [50000.0, 0.0, 50000.0]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("家庭人口"));
 
-    ws.xlsx(
-        "名单.xlsx",
-        "Sheet1",
-        &[
-            vec![s("已脱贫人口名单")],
-            vec![s("数据日期：2020-08-31")],
-            vec![
-                s("户编号"),
-                s("姓名"),
-                s("证件号码"),
-                s("与户主关系"),
-                s("户类型"),
-                s("乡(镇)"),
-                s("行政村"),
-                s("人数"),
-                s("是否解决安全饮用水"),
-                s("住房安全有保障"),
-            ],
-            vec![
-                s("P1"),
-                s("攀一"),
-                s("110105194912310038"),
-                s("户主"),
-                s("脱贫户"),
-                s("仁和镇"),
-                s("A村"),
-                n(2.0),
-                s("否"),
-                s("是"),
-            ],
-            vec![
-                s("P1"),
-                s("攀一妻"),
-                s("110105195001010012"),
-                s("配偶"),
-                s("脱贫户"),
-                s("仁和镇"),
-                s("A村"),
-                n(2.0),
-                V::E,
-                V::E,
-            ],
-            vec![
-                s("P2"),
-                s("攀二"),
-                s("110105195101010015"),
-                s("户主"),
-                s("一般农户"),
-                s("仁和镇"),
-                s("A村"),
-                n(1.0),
-                s("是"),
-                s("是"),
-            ],
-        ],
-        &[],
-    );
-    let o = ws.run(&[
-        "run",
-        "--month",
-        "2020-08",
-        "--rules",
-        &rules("panzhihua-2020.toml"),
-        "--households",
-        "名单.xlsx",
-        "--out",
-        "out",
-        "-q",
-    ]);
+    let o = person_list(("人数", [2.0, 2.0, 1.0]));
     assert!(o.status.success(), "{}", stderr(&o));
     let out = ws.path("out/2020-08");
     let (rows, ledger) = ledger_rows(&out.join("风险户台账.xlsx"));
@@ -685,18 +597,12 @@ fn ods_roster_with_merged_two_row_header() {
     // O1: 9,000.00 + １２００ − “—” = 10200 for 3 people → 3400 < 4428.
     let ws = Ws::new();
     let ods = repo().join("tests/fixtures/households.ods");
-    let o = ws.run(&[
-        "run",
-        "--month",
+    let o = ws.run_on(
         "2020-03",
-        "--rules",
         &rules("mile-2020.toml"),
-        "--households",
         ods.to_str().unwrap(),
-        "--out",
-        "out",
-        "-q",
-    ]);
+        &["--out", "out"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let js = summary(&ws.path("out/2020-03"));
     let hs = js["households"].as_array().unwrap();

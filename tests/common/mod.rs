@@ -106,6 +106,22 @@ impl Ws {
         self.run_env(args, &[])
     }
 
+    /// `monitor run --month M --rules R --households H [extra…] -q`
+    pub fn run_on(&self, month: &str, rules: &str, households: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "run",
+            "--month",
+            month,
+            "--rules",
+            rules,
+            "--households",
+            households,
+        ];
+        args.extend_from_slice(extra);
+        args.push("-q");
+        self.run(&args)
+    }
+
     /// The same with extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_monitor"));

@@ -670,30 +670,13 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
                 }
             };
             let date_cell = et.cell(row, "发生日期");
-            let date = match parse_date(date_cell) {
-                Ok(Some(d)) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => d,
-                Ok(Some(_)) => {
-                    issues.push(
-                        &et,
-                        row_no,
-                        Some("发生日期"),
-                        date_cell,
-                        SKIP,
-                        "发生日期不在合理范围内（应在2000年以后）",
-                    );
-                    continue;
-                }
-                Ok(None) => {
-                    issues.push(
-                        &et,
-                        row_no,
-                        Some("发生日期"),
-                        date_cell,
-                        SKIP,
-                        "发生日期为空，无法判断是否在测算期内",
-                    );
-                    continue;
-                }
+            let date = parse_date(date_cell).and_then(|d| match d {
+                Some(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Ok(d),
+                Some(_) => Err("发生日期不在合理范围内（应在2000年以后）".to_string()),
+                None => Err("发生日期为空，无法判断是否在测算期内".to_string()),
+            });
+            let date = match date {
+                Ok(d) => d,
                 Err(e) => {
                     issues.push(&et, row_no, Some("发生日期"), date_cell, SKIP, e);
                     continue;

@@ -37,6 +37,8 @@ pub struct DecideOutcome {
     pub month: String,
     pub recorded: usize,
     pub by_decision: BTreeMap<String, usize>,
+    /// Months already run after `month`: they do not reflect these decisions yet.
+    pub later_months: Vec<String>,
 }
 
 /// Record the conclusions of `file` for `month`.
@@ -207,6 +209,7 @@ pub fn decide(
         ));
     }
     tx.record_decisions(&decisions)?;
+    let later_months = tx.later_months(&month)?;
     tx.commit()?;
     let mut by_decision = BTreeMap::new();
     for d in &decisions {
@@ -216,6 +219,7 @@ pub fn decide(
         month,
         recorded: decisions.len(),
         by_decision,
+        later_months,
     })
 }
 

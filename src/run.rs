@@ -27,6 +27,9 @@ pub const SUMMARY_FILE: &str = "summary.json";
 /// A progress display on a terminal; silent otherwise.
 pub struct Progress(ProgressBar);
 
+const SPINNER: &str = "{spinner} {msg}";
+const BAR: &str = "{spinner} {msg} [{bar:30}] {pos}/{len}";
+
 impl Progress {
     pub fn new(quiet: bool) -> Self {
         let target = if quiet || !std::io::stderr().is_terminal() {
@@ -34,23 +37,34 @@ impl Progress {
         } else {
             ProgressDrawTarget::stderr()
         };
+        let visible = !target.is_hidden();
         let pb = ProgressBar::with_draw_target(None, target);
-        if let Ok(s) = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}") {
-            pb.set_style(s.progress_chars("=> "));
+        if visible {
+            // Keeps the spinner moving while a large file is being read.
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
         }
         Progress(pb)
     }
     pub fn hidden() -> Self {
         Progress(ProgressBar::hidden())
     }
+    fn style(&self, template: &str) {
+        if let Ok(s) = ProgressStyle::with_template(template) {
+            self.0.set_style(s.progress_chars("=> "));
+        }
+    }
+    /// A step without a count (reading, writing).
     pub fn stage(&self, msg: &str) {
+        self.style(SPINNER);
         self.0.set_message(msg.to_string());
         self.0.tick();
     }
+    /// A step over `len` items, advanced by `inc`.
     pub fn start(&self, msg: &str, len: u64) {
+        self.style(BAR);
         self.0.set_length(len);
         self.0.set_position(0);
-        self.stage(msg);
+        self.0.set_message(msg.to_string());
     }
     pub fn inc(&self) {
         self.0.inc(1);

@@ -39,6 +39,8 @@ pub struct DecideOutcome {
     pub by_decision: BTreeMap<String, usize>,
     /// Months already run after `month`: they do not reflect these decisions yet.
     pub later_months: Vec<String>,
+    /// Recorded, but worth a second look.
+    pub warnings: Vec<String>,
 }
 
 /// Record the conclusions of `file` for `month`.
@@ -94,6 +96,7 @@ pub fn decide(
     let mut errors: Vec<String> = Vec::new();
     let mut seen: HashMap<String, (String, String)> = HashMap::new();
     let mut decisions = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     for t in &tables {
         for (row_no, row) in t.iter() {
             let value = t.cell(row, "研判结论").text();
@@ -120,7 +123,7 @@ pub fn decide(
                 ));
                 continue;
             }
-            let status = match statuses.get(&id) {
+            let (status, identified) = match statuses.get(&id) {
                 None => {
                     errors.push(format!(
                         "{}：户编号 {id} 不在 {month} 的监测记录中",
@@ -128,7 +131,7 @@ pub fn decide(
                     ));
                     continue;
                 }
-                Some(s) => *s,
+                Some((s, since)) => (*s, since.clone()),
             };
             if !status.under_review() {
                 errors.push(format!(
@@ -165,6 +168,18 @@ pub fn decide(
                         METHODS.join("、")
                     ));
                     continue;
+                }
+                // Quality rule: 帮扶消除 within two months of identification is
+                // unusual (measures take time): recorded, but pointed out.
+                let months = identified
+                    .as_deref()
+                    .and_then(|i| months_between(i, &month));
+                if method == "帮扶消除" && months.is_some_and(|n| n < 2) {
+                    warnings.push(format!(
+                        "{}：户编号 {id} 于 {} 纳入监测，{month} 即“帮扶消除”，不足2个月，请核实帮扶措施是否已落实",
+                        at("消除方式"),
+                        identified.as_deref().unwrap_or("")
+                    ));
                 }
                 Some(method)
             } else {
@@ -220,7 +235,16 @@ pub fn decide(
         recorded: decisions.len(),
         by_decision,
         later_months,
+        warnings,
     })
+}
+
+/// Whole months from `from` to `to` (both `YYYY-MM`).
+fn months_between(from: &str, to: &str) -> Option<i32> {
+    use chrono::Datelike;
+    let (a, _) = parse_month(from).ok()?;
+    let (b, _) = parse_month(to).ok()?;
+    Some((b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32)
 }
 
 /// The first “YYYY年M月” in a text, as `YYYY-MM`.

@@ -543,11 +543,12 @@ impl Tx<'_> {
     }
 
     /// Status of each household stored for `month`.
-    pub fn statuses(&self, month: &str) -> Result<HashMap<String, Status>> {
+    /// Status and 纳入监测时间 of each household stored for `month`.
+    pub fn statuses(&self, month: &str) -> Result<HashMap<String, (Status, Option<String>)>> {
         let mut st = q!(
             self,
             self.tx
-                .prepare("SELECT hh_id, status FROM assessments WHERE month = ?1")
+                .prepare("SELECT hh_id, status, identified FROM assessments WHERE month = ?1")
         )?;
         let rows = q!(
             self,
@@ -555,7 +556,7 @@ impl Tx<'_> {
                 let s: String = r.get(1)?;
                 Ok((
                     r.get::<_, String>(0)?,
-                    Status::parse(&s).unwrap_or(Status::NotMonitored),
+                    (Status::parse(&s).unwrap_or(Status::NotMonitored), r.get(2)?),
                 ))
             })
         )?;

@@ -267,6 +267,9 @@ fn cmd_decide(
         r.recorded,
         parts.join("，")
     );
+    for w in &r.warnings {
+        eprintln!("提醒：{w}");
+    }
     if !r.later_months.is_empty() {
         eprintln!(
             "注意：以后的月份（{}）已经运行过，结论要在重跑这些月份后才体现：请按顺序用 --force 重跑。",

@@ -314,3 +314,30 @@ fn the_store_is_never_silently_recreated() {
     std::fs::write(&store, saved).unwrap();
     ws.month("2020-04");
 }
+
+#[test]
+fn a_quick_assisted_elimination_is_recorded_with_a_reminder() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    ws.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 30000.0)]);
+    ws.month("2020-03");
+    ws.month("2020-04");
+    let f = ws.fill_review(
+        &ws.path("out/2020-04").join(R5),
+        "d.xlsx",
+        &[("A", "风险消除", "帮扶消除")],
+    );
+    let o = ws.run(&[
+        "decide",
+        "--month",
+        "2020-04",
+        f.to_str().unwrap(),
+        "--by",
+        "赵",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("不足2个月"), "{}", stderr(&o));
+    ws.roster("2020-05", &[hh("A", "脱贫户", 2, 2, 30000.0)]);
+    assert_eq!(statuses(&ws.month("2020-05"))["A"], "已消除");
+}

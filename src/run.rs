@@ -487,6 +487,12 @@ fn write_outputs(
         .partition(|r| r.class == rs.labels.returning);
     let f5 = annex::review_file_returning(rs);
     let f6 = annex::review_file_new(rs);
+    let f1 = annex::application_file(rs, true);
+    let f2 = annex::application_file(rs, false);
+    let (new_returning, new_others): (Vec<RiskRow>, Vec<RiskRow>) = rows
+        .iter()
+        .filter(|r| matches!(r.st.status, Status::New | Status::Returned))
+        .partition(|r| r.class == rs.labels.returning);
     // The workbooks are independent: write them on all cores, biggest first.
     let jobs: Vec<Job> = vec![
         Box::new(|| annex::write_survey(ctx, &at_risk, &dir.join(annex::FILE_SURVEY))),
@@ -495,10 +501,14 @@ fn write_outputs(
         Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
         Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
         Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
+        Box::new(|| annex::write_application(ctx, &new_returning, true, &dir.join(&f1))),
+        Box::new(|| annex::write_application(ctx, &new_others, false, &dir.join(&f2))),
     ];
     run_parallel(jobs)?;
     Ok(vec![
         ledger::FILE.to_string(),
+        f1,
+        f2,
         annex::FILE_SURVEY.to_string(),
         annex::FILE_BUDGET.to_string(),
         annex::FILE_MEASURES.to_string(),

@@ -312,6 +312,23 @@ fn mile_messy_roster_gives_ledger_annexes_and_data_problems() {
     assert_eq!(h1j["triggers"][0]["rule_id"], "mile.income_below_line");
     assert_eq!(h1j["triggers"][0]["threshold"], "4428.00");
 
+    // 附件1 / 附件2: a pre-filled application letter for each new household.
+    let app = out.join("附件1 脱贫监测户申请书.xlsx");
+    let letter: String = sheet(&app, "东乡").iter().flatten().map(text).collect();
+    assert!(
+        letter.contains("甲村") && letter.contains("3,875.00") && letter.contains("收入偏低"),
+        "{letter}"
+    );
+    let app2: String = sheet(&out.join("附件2 边缘户申请书.xlsx"), "西乡")
+        .iter()
+        .flatten()
+        .map(text)
+        .collect();
+    assert!(
+        app2.contains("非建档立卡户") && app2.contains("因病"),
+        "{app2}"
+    );
+
     // 附件3-1: one sheet per 乡镇, members from the member file.
     let survey = out.join("附件3-1 返贫致贫风险户调查表.xlsx");
     assert_eq!(sheet_names(&survey), vec!["东乡", "西乡"]);

@@ -139,6 +139,104 @@ fn per_household(
     save(&mut wb, path)
 }
 
+pub fn application_file(rs: &RuleSet, returning: bool) -> String {
+    if returning {
+        format!("附件1 {}申请书.xlsx", rs.labels.returning)
+    } else {
+        format!("附件2 {}申请书.xlsx", rs.labels.new)
+    }
+}
+
+/// 附件1 / 附件2 申请书: a pre-filled letter for each newly identified
+/// household, to be checked, signed (or thumb-printed) by the household and
+/// kept in the 一户一档.
+pub fn write_application(
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    returning: bool,
+    path: &Path,
+) -> Result<()> {
+    let (no, label, risk) = if returning {
+        (
+            "附件1",
+            &ctx.rs.labels.returning,
+            &ctx.rs.labels.returning_risk,
+        )
+    } else {
+        ("附件2", &ctx.rs.labels.new, &ctx.rs.labels.new_risk)
+    };
+    let title = format!("{label}申请书");
+    let from = crate::normalize::months_back(ctx.month, 11);
+    let to = month_end(ctx.month);
+    per_household(
+        ctx,
+        rows,
+        path,
+        &title,
+        false,
+        &[14.0; 6],
+        |ws, r0, r, st| {
+            let h = r.h;
+            let mut row = r0;
+            put(ws, row, 0, 5, no, &st.subtitle)?;
+            row += 1;
+            put(ws, row, 0, 5, &title, &st.title)?;
+            ws.set_row_height(row, 40)?;
+            row += 2;
+            let addressee = match h.village.as_str() {
+                "" => "________村（居）委会".to_string(),
+                v if v.ends_with('村') => format!("{v}委会"),
+                v if v.ends_with("社区") => format!("{v}居委会"),
+                v => format!("{v}村（居）委会"),
+            };
+            put(ws, row, 0, 5, &format!("{addressee}："), &st.letter)?;
+            ws.set_row_height(row, 24)?;
+            row += 1;
+            let labour = h.labor.map_or("___".to_string(), |n| n.to_string());
+            let pc = r.a.per_capita.map_or("________".to_string(), fmt_money);
+            let causes = r.a.causes().join("、");
+            let standing = if returning {
+                let year = if h.tuopin_year.is_empty() {
+                    "____"
+                } else {
+                    &h.tuopin_year
+                };
+                format!("我家为{year}年脱贫户，")
+            } else {
+                "我家为非建档立卡户，".to_string()
+            };
+            let body = format!(
+            "　　我家住{}{}{}，家庭人口{}人，其中有劳动力{}人。{}{}至{}家庭人均纯收入{}元。因{}，家庭存在{}，特申请纳入{}，请予核查批准。\n　　本人承诺以上情况属实，同意有关部门查询、核实家庭收入和财产情况。",
+            h.township,
+            h.village,
+            h.group,
+            h.size,
+            labour,
+            standing,
+            from.format("%Y年%-m月"),
+            to.format("%Y年%-m月"),
+            pc,
+            causes,
+            risk,
+            label
+        );
+            put(ws, row, 0, 5, &body, &st.letter)?;
+            ws.set_row_height(row, wrapped_height(&body, 84.0, 60.0) * 1.3)?;
+            row += 2;
+            for line in [
+                "申请人（签字/手印）：",
+                "代填人（签字）：",
+                "年　　月　　日",
+            ] {
+                put(ws, row, 3, 5, line, &st.sign)?;
+                ws.set_row_height(row, 28)?;
+                row += 1;
+            }
+            Ok(row + 1)
+        },
+    )
+}
+
 /// 附件3-1 返贫致贫风险户调查表 (8 columns, portrait).
 pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
     let widths = [7.0, 16.0, 10.0, 12.0, 12.0, 8.0, 12.0, 12.0];

@@ -99,6 +99,8 @@ pub struct Styles {
     pub label: Format,
     pub sign: Format,
     pub note: Format,
+    /// Letter text: larger, wrapped, no border.
+    pub letter: Format,
 }
 
 impl Styles {
@@ -136,7 +138,12 @@ impl Styles {
                 .set_align(FormatAlign::Center)
                 .set_text_wrap(),
             sign: base.clone().set_align(FormatAlign::VerticalCenter),
-            note: base.set_font_size(9).set_text_wrap(),
+            note: base.clone().set_font_size(9).set_text_wrap(),
+            letter: base
+                .set_font_size(14)
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_align(FormatAlign::Left),
         }
     }
 }

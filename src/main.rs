@@ -57,6 +57,26 @@ enum Cmd {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// 只检查某月的输入表（不写结果、不改历史库），列出数据问题
+    Check {
+        /// 监测月份，格式 2020-03
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        #[arg(long)]
+        households: Option<PathBuf>,
+        #[arg(long)]
+        income: Option<PathBuf>,
+        #[arg(long)]
+        expenses: Vec<PathBuf>,
+        #[arg(long)]
+        members: Option<PathBuf>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// 读回填好的研判表（附件5/6），记录研判结论（下月运行时生效）
     Decide {
         /// 研判表所属月份，格式 2020-03
@@ -104,6 +124,8 @@ enum RulesCmd {
 
 /// Exit code when `rules test` finds failing cases.
 const EXIT_CASES_FAILED: u8 = 10;
+/// Exit code when `check` finds data problems.
+const EXIT_DATA_PROBLEMS: u8 = 11;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -134,6 +156,28 @@ fn main() -> ExitCode {
             },
             quiet,
             force,
+        ),
+        Cmd::Check {
+            month,
+            config,
+            rules,
+            households,
+            income,
+            expenses,
+            members,
+            quiet,
+        } => cmd_check(
+            month,
+            config,
+            Overrides {
+                rules,
+                households,
+                income,
+                expenses,
+                members,
+                ..Default::default()
+            },
+            quiet,
         ),
         Cmd::Decide {
             month,
@@ -223,6 +267,35 @@ fn cmd_run(
         );
     }
     Ok(0)
+}
+
+fn cmd_check(
+    month: String,
+    config: Option<PathBuf>,
+    o: Overrides,
+    quiet: bool,
+) -> Result<u8, MonitorError> {
+    let (cfg, base) = config::load(config.as_deref())?;
+    let plan = config::plan(&cfg, &base, &o, &month)?;
+    let r = monitor::run::check(&plan, &month, quiet)?;
+    println!(
+        "{month} 输入检查：农户 {} 户，家庭成员 {} 人，支出记录 {} 条；按规则将有 {} 户触发预警。",
+        r.households, r.members, r.expenses, r.at_risk
+    );
+    if r.issues.is_empty() {
+        println!("未发现数据问题。");
+        return Ok(0);
+    }
+    println!("数据问题 {} 条：", r.issues.len());
+    for i in &r.issues {
+        let value = if i.value.is_empty() {
+            String::new()
+        } else {
+            format!("（原值“{}”）", i.value)
+        };
+        println!("  [{}] {}：{}{value}", i.severity, i.loc, i.reason);
+    }
+    Ok(EXIT_DATA_PROBLEMS)
 }
 
 fn workspace(

@@ -225,25 +225,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         )));
     }
 
-    let mut data = load_month(&plan.inputs, |m| progress.stage(m))?;
-    if rs.needs_income()
-        && !data.households.is_empty()
-        && data.households.iter().all(|h| h.income.is_none())
-    {
-        return Err(MonitorError::input(
-            crate::error::Location::file(plan.inputs.households.path.display().to_string()),
-            if plan.inputs.income.is_some() {
-                "所有农户都没有可用的收入数据（收入表中的户编号与农户信息不符，或金额无法识别）"
-                    .to_string()
-            } else {
-                "农户信息表中没有收入列（工资性收入、生产经营性收入、财产性收入、转移性收入），也未配置收入文件（--income）".to_string()
-            },
-        ));
-    }
-    progress.start("风险测算", data.households.len() as u64);
-    let assessments = assess_all(&rs, month, &data.households, &data.expenses, || {
-        progress.inc()
-    });
+    let (mut data, assessments) = read_and_assess(plan, &rs, month, &progress)?;
 
     progress.stage("比对监测历史");
     let prev = tx.previous(&month_key)?;
@@ -454,6 +436,62 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         dir: final_dir,
         summary,
         stale_later_months: later,
+    })
+}
+
+/// Read the month's inputs and assess every household.
+fn read_and_assess(
+    plan: &Plan,
+    rs: &RuleSet,
+    month: chrono::NaiveDate,
+    progress: &Progress,
+) -> Result<(MonthData, Vec<Assessment>)> {
+    let data = load_month(&plan.inputs, |m| progress.stage(m))?;
+    if rs.needs_income()
+        && !data.households.is_empty()
+        && data.households.iter().all(|h| h.income.is_none())
+    {
+        return Err(MonitorError::input(
+            crate::error::Location::file(plan.inputs.households.path.display().to_string()),
+            if plan.inputs.income.is_some() {
+                "所有农户都没有可用的收入数据（收入表中的户编号与农户信息不符，或金额无法识别）"
+                    .to_string()
+            } else {
+                "农户信息表中没有收入列（工资性收入、生产经营性收入、财产性收入、转移性收入），也未配置收入文件（--income）".to_string()
+            },
+        ));
+    }
+    progress.start("风险测算", data.households.len() as u64);
+    let assessments = assess_all(rs, month, &data.households, &data.expenses, || {
+        progress.inc()
+    });
+    Ok((data, assessments))
+}
+
+/// What `monitor check` found: the inputs read, and their problems.
+pub struct CheckReport {
+    pub households: usize,
+    pub members: usize,
+    pub expenses: usize,
+    pub at_risk: usize,
+    pub issues: Vec<DataIssue>,
+}
+
+/// Read and assess a month without touching the store or the outputs, so
+/// township staff can check their exports before the monthly run.
+pub fn check(plan: &Plan, month: &str, quiet: bool) -> Result<CheckReport> {
+    let (m, _) = parse_month(month).map_err(MonitorError::Config)?;
+    let progress = Progress::new(quiet);
+    let rs = RuleSet::load(&plan.rules)?;
+    rs.check_month(m)?;
+    let (data, assessments) = read_and_assess(plan, &rs, m, &progress)?;
+    progress.finish();
+    Ok(CheckReport {
+        households: data.households.len(),
+        members: data.members.len(),
+        expenses: data.expenses.len(),
+        at_risk: assessments.iter().filter(|a| a.at_risk()).count(),
+        issues: issues_with_unassessed(&data, &assessments),
     })
 }
 

@@ -276,3 +276,39 @@ fn bundled_example_runs_and_its_outputs_agree_with_each_other() {
         assert!(all.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn check_lists_data_problems_and_writes_nothing() {
+    let ws = Ws::new();
+    let cfg = repo().join("examples/monitor.toml");
+    let o = ws.run(&[
+        "check",
+        "--month",
+        "2020-03",
+        "--config",
+        cfg.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("第10行 A列") && out.contains("户编号重复"),
+        "{out}"
+    );
+    assert!(out.contains("约三千"), "{out}");
+    assert!(!ws.path("out").exists() && !repo().join("examples/monitor-history.sqlite").exists());
+
+    roster(&ws, true);
+    let o = ws.run(&[
+        "check",
+        "--month",
+        "2020-03",
+        "--rules",
+        &rules("mile-2020.toml"),
+        "--households",
+        "h.xlsx",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("未发现数据问题"));
+    assert!(!ws.path("out").exists() && !ws.path("monitor-history.sqlite").exists());
+}

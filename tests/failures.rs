@@ -281,6 +281,11 @@ fn bundled_example_runs_and_its_outputs_agree_with_each_other() {
 fn check_lists_data_problems_and_writes_nothing() {
     let ws = Ws::new();
     let cfg = repo().join("examples/monitor.toml");
+    // The example workspace's own store and outputs (if a developer ran the
+    // README command) must not be touched.
+    let stamp = |p: std::path::PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let store = repo().join("examples/monitor-history.sqlite");
+    let before = (stamp(store.clone()), stamp(repo().join("examples/out")));
     let o = ws.run(&[
         "check",
         "--month",
@@ -296,7 +301,7 @@ fn check_lists_data_problems_and_writes_nothing() {
         "{out}"
     );
     assert!(out.contains("约三千"), "{out}");
-    assert!(!ws.path("out").exists() && !repo().join("examples/monitor-history.sqlite").exists());
+    assert_eq!((stamp(store), stamp(repo().join("examples/out"))), before);
 
     roster(&ws, true);
     let o = ws.run(&[

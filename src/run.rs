@@ -497,8 +497,36 @@ pub fn check(plan: &Plan, month: &str, quiet: bool) -> Result<CheckReport> {
 
 fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<DataIssue> {
     let mut issues = data.issues.clone();
-    for (h, a) in data.households.iter().zip(assessments) {
+    // A rule no household could be assessed on is one problem of the file
+    // (a column missing), not one per household.
+    let mut count: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in assessments {
         for n in &a.not_assessed {
+            *count.entry(n.as_str()).or_default() += 1;
+        }
+    }
+    let everyone =
+        |n: &str| data.households.len() > 1 && count.get(n) == Some(&data.households.len());
+    for (n, c) in &count {
+        if everyone(n) {
+            issues.push(DataIssue {
+                loc: data
+                    .households
+                    .first()
+                    .map(|h| crate::error::Location {
+                        row: None,
+                        col: None,
+                        ..h.source.clone()
+                    })
+                    .unwrap_or_default(),
+                value: String::new(),
+                severity: "存疑",
+                reason: format!("全部 {c} 户都未能测算 {n}（表中没有该列或都未填写）"),
+            });
+        }
+    }
+    for (h, a) in data.households.iter().zip(assessments) {
+        for n in a.not_assessed.iter().filter(|n| !everyone(n)) {
             issues.push(DataIssue {
                 loc: h.source.clone(),
                 value: h.id.clone(),

@@ -303,16 +303,51 @@ fn check_lists_data_problems_and_writes_nothing() {
     assert!(out.contains("约三千"), "{out}");
     assert_eq!((stamp(store), stamp(repo().join("examples/out"))), before);
 
+    // A rule that no household can be assessed on is one problem, not one per household.
     roster(&ws, true);
-    let o = ws.run(&[
-        "check",
-        "--month",
-        "2020-03",
-        "--rules",
-        &rules("mile-2020.toml"),
-        "--households",
+    let check = |ws: &Ws| {
+        ws.run(&[
+            "check",
+            "--month",
+            "2020-03",
+            "--rules",
+            &rules("mile-2020.toml"),
+            "--households",
+            "h.xlsx",
+        ])
+    };
+    let o = check(&ws);
+    assert_eq!(o.status.code(), Some(11), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("数据问题 1 条") && stdout(&o).contains("全部 2 户都未能测算"),
+        "{}",
+        stdout(&o)
+    );
+
+    ws.xlsx(
         "h.xlsx",
-    ]);
+        "农户",
+        &[
+            vec![
+                s("户编号"),
+                s("户主姓名"),
+                s("户类型"),
+                s("家庭人口"),
+                s("工资性收入"),
+                s("上年家庭纯收入"),
+            ],
+            vec![
+                s("X1"),
+                s("某"),
+                s("脱贫户"),
+                n(2.0),
+                n(30000.0),
+                n(29000.0),
+            ],
+        ],
+        &[],
+    );
+    let o = check(&ws);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("未发现数据问题"));
     assert!(!ws.path("out").exists() && !ws.path("monitor-history.sqlite").exists());

@@ -43,6 +43,17 @@ pub fn parse_amount(cell: &Cell) -> Result<Decimal, String> {
 }
 
 pub fn parse_amount_str(raw: &str) -> Result<Decimal, String> {
+    // Fast path: a plain number such as `12345` or `4428.50`.
+    let plain = raw.trim();
+    if !plain.is_empty()
+        && plain
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        if let Ok(v) = Decimal::from_str(plain) {
+            return Ok(v);
+        }
+    }
     let folded = fold_width(raw);
     let mut s: String = folded
         .chars()
@@ -110,6 +121,13 @@ pub fn parse_count(cell: &Cell) -> Result<Option<i64>, String> {
 pub fn parse_ident(cell: &Cell) -> Result<Option<String>, String> {
     match cell {
         Cell::Empty => Ok(None),
+        Cell::Text(s)
+            if !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) =>
+        {
+            Ok(Some(s.clone()))
+        }
         Cell::Text(s) => {
             let t: String = fold_width(s)
                 .chars()

@@ -410,7 +410,12 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let final_dir = out.join(&month_key);
     let old = old_dir(out, &month_key);
     if final_dir.exists() {
-        std::fs::rename(&final_dir, &old).map_err(|e| oerr(&final_dir, e))?;
+        std::fs::rename(&final_dir, &old).map_err(|e| MonitorError::Output {
+            path: final_dir.clone(),
+            msg: format!(
+                "无法替换上次的结果（{e}）；若其中的文件正在 Excel 或 WPS 中打开，请先关闭后再运行"
+            ),
+        })?;
     }
     fault_point("after_set_aside");
     if let Err(e) = std::fs::rename(tmp.path(), &final_dir) {

@@ -575,7 +575,10 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
             ws.write_string_with_format(row, 0, "监测标准（人均纯收入）", &st.text)?;
             ws.write_string_with_format(row, 1, "", &st.center)?;
             ws.write_string_with_format(row, 2, "", &st.text)?;
-            put_money(ws, row, 3, line, st)?;
+            match line {
+                Some(l) => ws.write_number_with_format(row, 3, money_f64(l), &st.money)?,
+                None => ws.write_string_with_format(row, 3, "本地规则未设收入线", &st.center)?,
+            };
             ws.write_string_with_format(row, 4, &ctx.rs.meta.locality, &st.text)?;
             row += 1;
             let below = match (r.a.per_capita, line) {
@@ -943,7 +946,11 @@ pub fn write_review(
             ws.write_number_with_format(row, 7, h.size as f64, &st.int)
                 .map_err(&e)?;
             put_money(ws, row, 12, r.a.per_capita, &st).map_err(&e)?;
-            put_money(ws, row, 13, line, &st).map_err(&e)?;
+            match line {
+                Some(l) => ws.write_number_with_format(row, 13, money_f64(l), &st.money),
+                None => ws.write_string_with_format(row, 13, "—", &st.center),
+            }
+            .map_err(&e)?;
             ws.write_string_with_format(row, 14, below, &st.center)
                 .map_err(&e)?;
             ws.write_number_with_format(row, 15, money_f64(spend), &st.money)

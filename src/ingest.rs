@@ -314,6 +314,17 @@ impl Table {
             .map(|&i| (i as u32 + 1, self.grid.rows[i].as_slice()))
     }
 
+    /// Let the sheet's cells go, keeping what locates a cell (file, sheet,
+    /// columns) for messages.
+    pub fn release_rows(&mut self) {
+        self.grid = Arc::new(Grid {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            rows: Vec::new(),
+        });
+        self.data_rows.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.data_rows.len()
     }

@@ -221,17 +221,43 @@ pub struct Inputs {
     pub members: Option<InputSpec>,
 }
 
-/// Reads each file once even when several inputs point at it.
-#[derive(Default)]
-struct GridCache(HashMap<PathBuf, Vec<Arc<Grid>>>);
+/// Reads each file once even when several inputs point at it, and lets a
+/// file's cells go as soon as the last input that uses it has been located.
+struct GridCache {
+    grids: HashMap<PathBuf, Vec<Arc<Grid>>>,
+    uses: HashMap<PathBuf, usize>,
+}
 
 impl GridCache {
-    fn table(&mut self, spec: &InputSpec, fields: &[FieldSpec]) -> Result<Table> {
-        if !self.0.contains_key(&spec.path) {
-            let g = read_grids(&spec.path)?.into_iter().map(Arc::new).collect();
-            self.0.insert(spec.path.clone(), g);
+    fn new(inputs: &Inputs) -> Self {
+        let mut uses: HashMap<PathBuf, usize> = HashMap::new();
+        let all = std::iter::once(&inputs.households)
+            .chain(&inputs.income)
+            .chain(&inputs.expenses)
+            .chain(&inputs.members);
+        for spec in all {
+            *uses.entry(spec.path.clone()).or_default() += 1;
         }
-        locate(&self.0[&spec.path], fields, spec.sheet.as_deref())
+        GridCache {
+            grids: HashMap::new(),
+            uses,
+        }
+    }
+
+    fn table(&mut self, spec: &InputSpec, fields: &[FieldSpec]) -> Result<Table> {
+        if !self.grids.contains_key(&spec.path) {
+            let g = read_grids(&spec.path)?.into_iter().map(Arc::new).collect();
+            self.grids.insert(spec.path.clone(), g);
+        }
+        let t = locate(&self.grids[&spec.path], fields, spec.sheet.as_deref());
+        let left = self.uses.get_mut(&spec.path).map(|n| {
+            *n = n.saturating_sub(1);
+            *n
+        });
+        if left.unwrap_or(0) == 0 {
+            self.grids.remove(&spec.path);
+        }
+        t
     }
 }
 
@@ -268,22 +294,13 @@ fn is_head_relation(s: &str) -> bool {
 
 /// Read and normalize all inputs of a month.
 pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<MonthData> {
-    let mut cache = GridCache::default();
+    let mut cache = GridCache::new(inputs);
     let mut issues = Issues(Vec::new());
 
     progress("读取农户信息");
-    let ht = cache.table(&inputs.households, HOUSEHOLD_SPECS)?;
+    let mut ht = cache.table(&inputs.households, HOUSEHOLD_SPECS)?;
     let mut members: Vec<Member> = Vec::new();
     let person_level = ht.has("与户主关系");
-
-    // Members first when a separate file exists: its counts back up 家庭人口.
-    let member_table = match &inputs.members {
-        Some(spec) => {
-            progress("读取家庭成员");
-            Some(cache.table(spec, MEMBER_SPECS)?)
-        }
-        None => None,
-    };
 
     let mut households: Vec<Household> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -462,6 +479,16 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         }
     }
 
+    // The roster's cells are no longer needed; its column map stays for
+    // locating problems found later.
+    ht.release_rows();
+    let member_table = match &inputs.members {
+        Some(spec) => {
+            progress("读取家庭成员");
+            Some(cache.table(spec, MEMBER_SPECS)?)
+        }
+        None => None,
+    };
     if let Some(mt) = &member_table {
         for (row_no, row) in mt.iter() {
             let id_cell = mt.cell(row, "户编号");
@@ -513,6 +540,7 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             });
         }
     }
+    drop(member_table);
 
     // 家庭人口 missing: fall back to the member count when there is one.
     let mut counts: HashMap<&str, u32> = HashMap::new();

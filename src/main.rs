@@ -1,6 +1,6 @@
 //! Thin command-line front end; all work is in the library.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use monitor::config::{self, Overrides};
 use monitor::run::{run, RunOptions};
 use monitor::MonitorError;
@@ -19,31 +19,61 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Where a month's inputs come from: the workspace file, overridden by flags.
+#[derive(Args)]
+struct Inputs {
+    /// 监测月份，格式 2020-03
+    #[arg(long)]
+    month: String,
+    /// 工作区配置文件（默认当前目录的 monitor.toml）
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// 规则文件（覆盖配置）
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// 农户信息文件
+    #[arg(long)]
+    households: Option<PathBuf>,
+    /// 收入文件
+    #[arg(long)]
+    income: Option<PathBuf>,
+    /// 刚性支出/部门预警文件（可多次指定）
+    #[arg(long)]
+    expenses: Vec<PathBuf>,
+    /// 家庭成员文件
+    #[arg(long)]
+    members: Option<PathBuf>,
+    /// 不显示进度条
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl Inputs {
+    fn plan(
+        &self,
+        out: Option<PathBuf>,
+        store: Option<PathBuf>,
+    ) -> Result<config::Plan, MonitorError> {
+        let (cfg, base) = config::load(self.config.as_deref())?;
+        let o = Overrides {
+            rules: self.rules.clone(),
+            out,
+            households: self.households.clone(),
+            income: self.income.clone(),
+            expenses: self.expenses.clone(),
+            members: self.members.clone(),
+            store,
+        };
+        config::plan(&cfg, &base, &o, &self.month)
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// 运行某月的监测（例：monitor run --month 2020-03）
     Run {
-        /// 监测月份，格式 2020-03
-        #[arg(long)]
-        month: String,
-        /// 工作区配置文件（默认当前目录的 monitor.toml）
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// 规则文件（覆盖配置）
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        /// 农户信息文件
-        #[arg(long)]
-        households: Option<PathBuf>,
-        /// 收入文件
-        #[arg(long)]
-        income: Option<PathBuf>,
-        /// 刚性支出/部门预警文件（可多次指定）
-        #[arg(long)]
-        expenses: Vec<PathBuf>,
-        /// 家庭成员文件
-        #[arg(long)]
-        members: Option<PathBuf>,
+        #[command(flatten)]
+        inputs: Inputs,
         /// 输出目录（结果写在 <out>/<月份>/ 下）
         #[arg(long)]
         out: Option<PathBuf>,
@@ -53,29 +83,11 @@ enum Cmd {
         /// 允许在运行过更晚月份后重跑较早的月份
         #[arg(long)]
         force: bool,
-        /// 不显示进度条
-        #[arg(long, short)]
-        quiet: bool,
     },
     /// 只检查某月的输入表（不写结果、不改历史库），列出数据问题
     Check {
-        /// 监测月份，格式 2020-03
-        #[arg(long)]
-        month: String,
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        #[arg(long)]
-        households: Option<PathBuf>,
-        #[arg(long)]
-        income: Option<PathBuf>,
-        #[arg(long)]
-        expenses: Vec<PathBuf>,
-        #[arg(long)]
-        members: Option<PathBuf>,
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        inputs: Inputs,
     },
     /// 读回填好的研判表（附件5/6），记录研判结论（下月运行时生效）
     Decide {
@@ -87,10 +99,13 @@ enum Cmd {
         /// 研判人（默认取系统用户名）
         #[arg(long)]
         by: Option<String>,
+        /// 工作区配置文件（默认当前目录的 monitor.toml）
         #[arg(long)]
         config: Option<PathBuf>,
+        /// 监测历史库文件
         #[arg(long)]
         store: Option<PathBuf>,
+        /// 输出目录
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -101,8 +116,10 @@ enum Cmd {
         /// 新建监测历史库（已存在时拒绝）
         #[arg(long)]
         init: bool,
+        /// 工作区配置文件（默认当前目录的 monitor.toml）
         #[arg(long)]
         config: Option<PathBuf>,
+        /// 监测历史库文件
         #[arg(long)]
         store: Option<PathBuf>,
     },
@@ -131,54 +148,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Run {
-            month,
-            config,
-            rules,
-            households,
-            income,
-            expenses,
-            members,
+            inputs,
             out,
             store,
             force,
-            quiet,
-        } => cmd_run(
-            month,
-            config,
-            Overrides {
-                rules,
-                out,
-                households,
-                income,
-                expenses,
-                members,
-                store,
-            },
-            quiet,
-            force,
-        ),
-        Cmd::Check {
-            month,
-            config,
-            rules,
-            households,
-            income,
-            expenses,
-            members,
-            quiet,
-        } => cmd_check(
-            month,
-            config,
-            Overrides {
-                rules,
-                households,
-                income,
-                expenses,
-                members,
-                ..Default::default()
-            },
-            quiet,
-        ),
+        } => cmd_run(&inputs, out, store, force),
+        Cmd::Check { inputs } => cmd_check(&inputs),
         Cmd::Decide {
             month,
             file,
@@ -207,19 +182,17 @@ fn main() -> ExitCode {
 }
 
 fn cmd_run(
-    month: String,
-    config: Option<PathBuf>,
-    o: Overrides,
-    quiet: bool,
+    inputs: &Inputs,
+    out: Option<PathBuf>,
+    store: Option<PathBuf>,
     force: bool,
 ) -> Result<u8, MonitorError> {
-    let (cfg, base) = config::load(config.as_deref())?;
-    let plan = config::plan(&cfg, &base, &o, &month)?;
+    let plan = inputs.plan(out, store)?;
     let outcome = run(
         &plan,
         &RunOptions {
-            month,
-            quiet,
+            month: inputs.month.clone(),
+            quiet: inputs.quiet,
             force,
         },
     )?;
@@ -269,15 +242,10 @@ fn cmd_run(
     Ok(0)
 }
 
-fn cmd_check(
-    month: String,
-    config: Option<PathBuf>,
-    o: Overrides,
-    quiet: bool,
-) -> Result<u8, MonitorError> {
-    let (cfg, base) = config::load(config.as_deref())?;
-    let plan = config::plan(&cfg, &base, &o, &month)?;
-    let r = monitor::run::check(&plan, &month, quiet)?;
+fn cmd_check(inputs: &Inputs) -> Result<u8, MonitorError> {
+    let plan = inputs.plan(None, None)?;
+    let month = &inputs.month;
+    let r = monitor::run::check(&plan, month, inputs.quiet)?;
     println!(
         "{month} 输入检查：农户 {} 户，家庭成员 {} 人，支出记录 {} 条；按规则将有 {} 户触发预警。",
         r.households, r.members, r.expenses, r.at_risk

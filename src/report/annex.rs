@@ -399,6 +399,64 @@ pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
     )
 }
 
+/// The amount column of a 收支测算表 line.
+enum Val {
+    Count(u32),
+    Money(Option<Decimal>),
+    /// A formula with the value it computes to (shown if not recalculated).
+    Calc(String, Option<Decimal>),
+    Text(String),
+}
+
+/// One line of the 收支测算表: 项目 | 代码 | 规模/数量 | 金额(元) | 计算式/备注.
+#[allow(clippy::too_many_arguments)]
+fn budget_line(
+    ws: &mut Worksheet,
+    st: &Styles,
+    row: u32,
+    name: &str,
+    code: &str,
+    val: Val,
+    note: &str,
+    bold: bool,
+) -> Result<(), XlsxError> {
+    ws.write_string_with_format(row, 0, name, if bold { &st.label } else { &st.text })?;
+    ws.write_string_with_format(row, 1, code, &st.center)?;
+    match val {
+        Val::Count(n) => {
+            ws.write_number_with_format(row, 2, n as f64, &st.int)?;
+            ws.write_number_with_format(row, 3, n as f64, &st.int)?;
+        }
+        other => {
+            ws.write_string_with_format(row, 2, "", &st.text)?;
+            match other {
+                Val::Money(v) => put_money(ws, row, 3, v, st)?,
+                Val::Calc(f, Some(v)) => {
+                    let f = Formula::new(f).set_result(money_f64(v).to_string());
+                    ws.write_formula_with_format(row, 3, f, &st.money)?;
+                }
+                Val::Calc(_, None) => {
+                    ws.write_string_with_format(row, 3, "未测算", &st.center)?;
+                }
+                Val::Text(t) => {
+                    ws.write_string_with_format(row, 3, t, &st.center)?;
+                }
+                Val::Count(_) => unreachable!("handled above"),
+            }
+        }
+    }
+    ws.write_string_with_format(row, 4, note, &st.text)?;
+    Ok(())
+}
+
+fn yes_no_below(a: Decimal, b: Decimal) -> &'static str {
+    if a < b {
+        "是"
+    } else {
+        "否"
+    }
+}
+
 /// 附件3-2 致贫返贫风险户收支测算表 (5 columns, portrait), with formulas
 /// K = L+M+N+P, S = K−R, T = S÷A carrying their computed values.
 pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
@@ -406,6 +464,7 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
     let line = ctx.rs.income_line(ctx.month);
     let from = crate::normalize::months_back(ctx.month, 11);
     let to = month_end(ctx.month);
+    let spend_from = ctx.rs.spending_window(ctx.month);
     per_household(
         ctx,
         rows,
@@ -426,34 +485,22 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
             )?;
             ws.set_row_height(row, 32)?;
             row += 1;
-            put(
-                ws,
-                row,
-                0,
-                4,
-                &format!(
-                    "户主：{}    户编号：{}    {}    {}：{}",
-                    h.head_name,
-                    h.id,
-                    place(h),
-                    r.class,
-                    r.risk
-                ),
-                &st.subtitle,
-            )?;
+            let who = format!(
+                "户主：{}    户编号：{}    {}    {}：{}",
+                h.head_name,
+                h.id,
+                place(h),
+                r.class,
+                r.risk
+            );
+            put(ws, row, 0, 4, &who, &st.subtitle)?;
             row += 1;
-            put(
-                ws,
-                row,
-                0,
-                4,
-                &format!(
-                    "测算期：{}至{}（年度收入测算）",
-                    from.format("%Y-%m-%d"),
-                    to.format("%Y-%m-%d")
-                ),
-                &st.subtitle,
-            )?;
+            let period = format!(
+                "测算期：{}至{}（年度收入测算）",
+                from.format("%Y-%m-%d"),
+                to.format("%Y-%m-%d")
+            );
+            put(ws, row, 0, 4, &period, &st.subtitle)?;
             row += 1;
             for (c, t) in ["项目", "代码", "规模/数量", "金额(元)", "计算式/备注"]
                 .iter()
@@ -470,197 +517,150 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
             let k_row = a_row + 1;
             let (l_row, p_row) = (k_row + 1, k_row + 4);
             let (r_row, s_row) = (k_row + 5, k_row + 6);
-            enum Val {
-                Count(u32),
-                Money(Option<Decimal>),
-                Calc(String, Option<Decimal>),
-            }
-            let calc = |f: String, v: Option<Decimal>| Val::Calc(f, v);
-            let lines: [(&str, &str, Val, &str, bool); 9] = [
-                ("家庭人口", "A", Val::Count(h.size), "人", false),
+            let total: Decimal = r.a.spending.values().copied().sum();
+            let lines: Vec<(String, &str, Val, String, bool)> = vec![
                 (
-                    "家庭收入合计",
+                    "家庭人口".into(),
+                    "A",
+                    Val::Count(h.size),
+                    "人".into(),
+                    false,
+                ),
+                (
+                    "家庭收入合计".into(),
                     "K",
-                    calc(
+                    Val::Calc(
                         format!("=SUM({}:{})", cell(l_row), cell(p_row)),
                         inc.map(|i| i.total()),
                     ),
-                    "K=L+M+N+P",
+                    "K=L+M+N+P".into(),
                     true,
                 ),
                 (
-                    "其中：工资性收入",
+                    "其中：工资性收入".into(),
                     "L",
                     Val::Money(inc.map(|i| i.wage)),
-                    "",
+                    String::new(),
                     false,
                 ),
                 (
-                    "　　　生产经营性收入",
+                    "　　　生产经营性收入".into(),
                     "M",
                     Val::Money(inc.map(|i| i.business)),
-                    "",
+                    String::new(),
                     false,
                 ),
                 (
-                    "　　　财产性收入",
+                    "　　　财产性收入".into(),
                     "N",
                     Val::Money(inc.map(|i| i.property)),
-                    "",
+                    String::new(),
                     false,
                 ),
                 (
-                    "　　　转移性收入",
+                    "　　　转移性收入".into(),
                     "P",
                     Val::Money(inc.map(|i| i.transfer)),
-                    "",
+                    String::new(),
                     false,
                 ),
                 (
-                    "生产经营性支出",
+                    "生产经营性支出".into(),
                     "R",
                     Val::Money(inc.map(|i| i.cost)),
-                    "",
+                    String::new(),
                     false,
                 ),
                 (
-                    "家庭纯收入",
+                    "家庭纯收入".into(),
                     "S",
-                    calc(
+                    Val::Calc(
                         format!("={}-{}", cell(k_row), cell(r_row)),
                         inc.map(|i| i.net()),
                     ),
-                    "S=K−R",
+                    "S=K−R".into(),
                     true,
                 ),
                 (
-                    "人均纯收入",
+                    "人均纯收入".into(),
                     "T",
-                    calc(
+                    Val::Calc(
                         format!("=ROUND({}/{},2)", cell(s_row), cell(a_row)),
                         r.a.per_capita,
                     ),
-                    "T=S÷A，保留两位小数",
+                    "T=S÷A，保留两位小数".into(),
                     true,
+                ),
+                (
+                    "监测标准（人均纯收入）".into(),
+                    "",
+                    line.map_or(Val::Text("本地规则未设收入线".into()), |l| {
+                        Val::Money(Some(l))
+                    }),
+                    ctx.rs.meta.locality.clone(),
+                    false,
+                ),
+                (
+                    "人均纯收入是否低于监测标准".into(),
+                    "",
+                    Val::Text(match (r.a.per_capita, line) {
+                        (Some(t), Some(l)) => yes_no_below(t, l).into(),
+                        _ => String::new(),
+                    }),
+                    String::new(),
+                    false,
                 ),
             ];
             for (name, code, val, note, bold) in lines {
-                ws.write_string_with_format(row, 0, name, if bold { &st.label } else { &st.text })?;
-                ws.write_string_with_format(row, 1, code, &st.center)?;
-                match val {
-                    Val::Count(n) => {
-                        ws.write_number_with_format(row, 2, n as f64, &st.int)?;
-                        ws.write_number_with_format(row, 3, n as f64, &st.int)?;
-                    }
-                    Val::Money(v) => {
-                        ws.write_string_with_format(row, 2, "", &st.text)?;
-                        put_money(ws, row, 3, v, st)?;
-                    }
-                    Val::Calc(f, v) => {
-                        ws.write_string_with_format(row, 2, "", &st.text)?;
-                        match (inc, v) {
-                            (Some(_), Some(v)) => {
-                                let f = Formula::new(f).set_result(money_f64(v).to_string());
-                                ws.write_formula_with_format(row, 3, f, &st.money)?;
-                            }
-                            _ => {
-                                ws.write_string_with_format(row, 3, "未测算", &st.center)?;
-                            }
-                        }
-                    }
-                }
-                ws.write_string_with_format(row, 4, note, &st.text)?;
+                budget_line(ws, st, row, &name, code, val, &note, bold)?;
                 row += 1;
             }
-            ws.write_string_with_format(row, 0, "监测标准（人均纯收入）", &st.text)?;
-            ws.write_string_with_format(row, 1, "", &st.center)?;
-            ws.write_string_with_format(row, 2, "", &st.text)?;
-            match line {
-                Some(l) => ws.write_number_with_format(row, 3, money_f64(l), &st.money)?,
-                None => ws.write_string_with_format(row, 3, "本地规则未设收入线", &st.center)?,
-            };
-            ws.write_string_with_format(row, 4, &ctx.rs.meta.locality, &st.text)?;
-            row += 1;
-            let below = match (r.a.per_capita, line) {
-                (Some(t), Some(l)) => {
-                    if t < l {
-                        "是"
-                    } else {
-                        "否"
-                    }
-                }
-                _ => "",
-            };
-            ws.write_string_with_format(row, 0, "人均纯收入是否低于监测标准", &st.text)?;
-            for c in 1..=2 {
-                ws.write_string_with_format(row, c, "", &st.text)?;
-            }
-            ws.write_string_with_format(row, 3, below, &st.center)?;
-            ws.write_string_with_format(row, 4, "", &st.text)?;
-            row += 1;
-            put(
-                ws,
-                row,
-                0,
-                4,
-                &format!(
-                    "刚性支出（{}至{}）",
-                    ctx.rs.spending_window(ctx.month).format("%Y-%m-%d"),
-                    to.format("%Y-%m-%d")
-                ),
-                &st.header,
-            )?;
+            let window = format!(
+                "刚性支出（{}至{}）",
+                spend_from.format("%Y-%m-%d"),
+                to.format("%Y-%m-%d")
+            );
+            put(ws, row, 0, 4, &window, &st.header)?;
             row += 1;
             for (c, v) in &r.a.spending {
-                let units: Vec<&str> = {
-                    let mut u: Vec<&str> = ctx
-                        .expenses_of(&h.id)
-                        .iter()
-                        .filter(|e| &e.cause == c && !e.source_unit.is_empty())
-                        .map(|e| e.source_unit.as_str())
-                        .collect();
-                    u.sort();
-                    u.dedup();
-                    u
-                };
-                ws.write_string_with_format(row, 0, format!("{c}自付支出"), &st.text)?;
-                ws.write_string_with_format(row, 1, "", &st.center)?;
-                ws.write_string_with_format(row, 2, "", &st.text)?;
-                ws.write_number_with_format(row, 3, money_f64(*v), &st.money)?;
-                ws.write_string_with_format(row, 4, units.join("、"), &st.text)?;
-                row += 1;
-            }
-            let total: Decimal = r.a.spending.values().copied().sum();
-            let rows_money: [(&str, Option<Decimal>, String); 2] = [
-                ("家庭自费支出合计", Some(total), String::new()),
-                ("上年家庭纯收入", h.last_year_net, String::new()),
-            ];
-            for (name, v, note) in rows_money {
-                ws.write_string_with_format(row, 0, name, &st.label)?;
-                ws.write_string_with_format(row, 1, "", &st.center)?;
-                ws.write_string_with_format(row, 2, "", &st.text)?;
-                put_money(ws, row, 3, v, st)?;
-                ws.write_string_with_format(row, 4, &note, &st.text)?;
+                let mut units: Vec<&str> = ctx
+                    .expenses_of(&h.id)
+                    .iter()
+                    .filter(|e| &e.cause == c && !e.source_unit.is_empty())
+                    .map(|e| e.source_unit.as_str())
+                    .collect();
+                units.sort();
+                units.dedup();
+                budget_line(
+                    ws,
+                    st,
+                    row,
+                    &format!("{c}自付支出"),
+                    "",
+                    Val::Money(Some(*v)),
+                    &units.join("、"),
+                    false,
+                )?;
                 row += 1;
             }
             let over = match h.last_year_net {
-                Some(l) if total > Decimal::ZERO => {
-                    if total > l {
-                        "是"
-                    } else {
-                        "否"
-                    }
-                }
+                Some(l) if total > Decimal::ZERO => yes_no_below(l, total),
                 Some(_) => "否",
                 None => "",
             };
-            ws.write_string_with_format(row, 0, "刚性支出是否超过上年家庭纯收入", &st.text)?;
-            for c in 1..=2 {
-                ws.write_string_with_format(row, c, "", &st.text)?;
+            for (name, val, bold) in [
+                ("家庭自费支出合计", Val::Money(Some(total)), true),
+                ("上年家庭纯收入", Val::Money(h.last_year_net), true),
+                (
+                    "刚性支出是否超过上年家庭纯收入",
+                    Val::Text(over.into()),
+                    false,
+                ),
+            ] {
+                budget_line(ws, st, row, name, "", val, "", bold)?;
+                row += 1;
             }
-            ws.write_string_with_format(row, 3, over, &st.center)?;
-            ws.write_string_with_format(row, 4, "", &st.text)?;
-            row += 2;
+            row += 1;
             put(ws, row, 0, 4, "村委会书记（签字）：          第一书记（签字）：          帮扶干部（签字）：          户主（签字/手印）：", &st.sign)?;
             ws.set_row_height(row, 30)?;
             Ok(row + 2)

@@ -325,14 +325,6 @@ impl Table {
         self.data_rows.clear();
     }
 
-    pub fn len(&self) -> usize {
-        self.data_rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data_rows.is_empty()
-    }
-
     pub fn has(&self, key: &str) -> bool {
         self.cols.contains_key(key)
     }

@@ -51,9 +51,13 @@ impl HouseholdType {
         }
     }
 
-    /// Registered poor households (脱贫 side) face 返贫 risk; others 致贫.
-    pub fn is_tuopin_side(self) -> bool {
-        matches!(self, HouseholdType::Tuopin | HouseholdType::TuopinMonitor)
+    /// The roster already lists the household as a monitoring object
+    /// (monitored before the tool kept history).
+    pub fn already_monitored(self) -> bool {
+        matches!(
+            self,
+            HouseholdType::TuopinMonitor | HouseholdType::Edge | HouseholdType::Sudden
+        )
     }
 }
 

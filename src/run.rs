@@ -11,7 +11,7 @@ use crate::assess::{assess_all, class_label, Assessment};
 use crate::config::Plan;
 use crate::error::{MonitorError, Result};
 use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
-use crate::model::{DataIssue, HouseholdType, MonthData};
+use crate::model::{DataIssue, MonthData};
 use crate::normalize::parse_month;
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
@@ -44,9 +44,6 @@ impl Progress {
             pb.enable_steady_tick(std::time::Duration::from_millis(120));
         }
         Progress(pb)
-    }
-    pub fn hidden() -> Self {
-        Progress(ProgressBar::hidden())
     }
     fn style(&self, template: &str) {
         if let Ok(s) = ProgressStyle::with_template(template) {
@@ -240,10 +237,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 decisions.get(&h.id),
                 &month_key,
                 a.at_risk(),
-                matches!(
-                    h.hh_type,
-                    HouseholdType::TuopinMonitor | HouseholdType::Edge | HouseholdType::Sudden
-                ),
+                h.hh_type.already_monitored(),
                 h.labor == Some(0),
                 rs.elimination.stable_months,
             )

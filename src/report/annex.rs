@@ -37,20 +37,6 @@ fn put(
     Ok(())
 }
 
-fn put_money(
-    ws: &mut Worksheet,
-    r: u32,
-    c: u16,
-    v: Option<Decimal>,
-    st: &Styles,
-) -> Result<(), XlsxError> {
-    match v {
-        Some(v) => ws.write_number_with_format(r, c, money_f64(v), &st.money)?,
-        None => ws.write_string_with_format(r, c, "未测算", &st.center)?,
-    };
-    Ok(())
-}
-
 fn place(h: &Household) -> String {
     let mut s = h.township.clone();
     if !h.village.is_empty() {

@@ -106,18 +106,17 @@ fn list_sheet<'r>(
         let mut height: f64 = 18.0;
         for (i, cell) in cells.into_iter().enumerate() {
             let c = i as u16 + 1;
-            match cell {
-                Out::Text(t) => ws.write_string_with_format(row, c, t, &st.text),
-                Out::Owned(t) => ws.write_string_with_format(row, c, t, &st.center),
+            let written = match cell {
+                Out::Text(t) => ws.write_string_with_format(row, c, t, &st.text).map(drop),
+                Out::Owned(t) => ws.write_string_with_format(row, c, t, &st.center).map(drop),
                 Out::Wrap(t) => {
                     height = height.max(wrapped_height(&t, spec.widths[c as usize], 18.0));
-                    ws.write_string_with_format(row, c, t, &st.wrap)
+                    ws.write_string_with_format(row, c, t, &st.wrap).map(drop)
                 }
-                Out::Int(v) => ws.write_number_with_format(row, c, v, &st.int),
-                Out::Money(Some(v)) => ws.write_number_with_format(row, c, money_f64(v), &st.money),
-                Out::Money(None) => ws.write_string_with_format(row, c, "未测算", &st.center),
-            }
-            .map_err(&e)?;
+                Out::Int(v) => ws.write_number_with_format(row, c, v, &st.int).map(drop),
+                Out::Money(v) => put_money(ws, row, c, v, st),
+            };
+            written.map_err(&e)?;
         }
         ws.set_row_height(row, height).map_err(&e)?;
     }

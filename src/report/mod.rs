@@ -282,6 +282,21 @@ pub fn wrapped_height(text: &str, width: f64, min: f64) -> f64 {
     (lines * 14.0 + 4.0).max(min)
 }
 
+/// Money in a bordered cell, or “未测算” when it could not be computed.
+pub fn put_money(
+    ws: &mut Worksheet,
+    r: u32,
+    c: u16,
+    v: Option<Decimal>,
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    match v {
+        Some(v) => ws.write_number_with_format(r, c, money_f64(v), &st.money)?,
+        None => ws.write_string_with_format(r, c, "未测算", &st.center)?,
+    };
+    Ok(())
+}
+
 pub fn yes_no(v: Option<bool>) -> &'static str {
     match v {
         Some(true) => "是",

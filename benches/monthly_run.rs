@@ -56,7 +56,7 @@ fn main() {
     };
     // Phases alone, then the whole run (which repeats them and writes).
     let t = Instant::now();
-    let data = monitor::validate::load_month(&plan.inputs, |_| {}).unwrap();
+    let data = monitor::validate::load_month(&plan.inputs, &Default::default(), |_| {}).unwrap();
     println!("读取与校验：{:.2?}", t.elapsed());
     let rs = monitor::rules::RuleSet::load(&plan.rules).unwrap();
     let t = Instant::now();

@@ -86,16 +86,24 @@ fn sum_window<'a>(
     let mut by: BTreeMap<&str, Decimal> = BTreeMap::new();
     for e in exps {
         if e.date >= from && e.date <= to && causes.contains(&e.cause) {
-            *by.entry(e.cause.as_str()).or_default() += e.amount;
+            let v = by.entry(e.cause.as_str()).or_default();
+            *v = add(*v, e.amount);
         }
     }
-    let total = by.values().copied().sum();
+    let total = by.values().fold(Decimal::ZERO, |a, b| add(a, *b));
     let mut named: Vec<(&str, Decimal)> = by.into_iter().collect();
     named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     (
         total,
         named.into_iter().map(|(c, _)| c.to_string()).collect(),
     )
+}
+
+/// Money addition, checked. Amounts read are bounded (`MAX_AMOUNT`), so a
+/// sum of them cannot reach `Decimal`'s limit; should it ever, the sum
+/// stays at the limit instead of wrapping or aborting the run.
+fn add(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_add(b).unwrap_or(Decimal::MAX)
 }
 
 fn cite(rule: &Rule) -> String {
@@ -108,7 +116,7 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
     let mut triggers = Vec::new();
     let mut not_assessed = Vec::new();
     let per_capita = h.per_capita_net();
-    let net = h.income.as_ref().map(|i| i.net());
+    let net = h.income.as_ref().and_then(|i| i.net());
     for rule in &rs.rules {
         if !rule.applies(h.hh_type) {
             continue;
@@ -182,8 +190,11 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
                     None if total > Decimal::ZERO => {
                         not_assessed.push(format!("{}：缺少上年家庭纯收入", rule.name))
                     }
-                    Some(last) if total > Decimal::ZERO && total > last * ratio => {
-                        let limit = round2(last * ratio);
+                    Some(last)
+                        if total > Decimal::ZERO
+                            && last.checked_mul(*ratio).is_some_and(|l| total > l) =>
+                    {
+                        let limit = round2(last.checked_mul(*ratio).unwrap_or(Decimal::MAX));
                         let c = if named.is_empty() {
                             fixed()
                         } else {
@@ -213,8 +224,8 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
             }
             Params::IncomeDrop { ratio } => match (net, h.last_year_net) {
                 (Some(cur), Some(last)) if last > Decimal::ZERO => {
-                    let drop = (last - cur) / last;
-                    if drop >= *ratio {
+                    let drop = last.checked_sub(cur).and_then(|d| d.checked_div(last));
+                    if let Some(drop) = drop.filter(|d| d >= ratio) {
                         fire(
                             fixed(),
                             Some(round2(drop * Decimal::ONE_HUNDRED)),
@@ -238,9 +249,16 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
                 line,
             } => match &h.income {
                 None => not_assessed.push(format!("{}：缺少收入数据", rule.name)),
-                Some(inc) if inc.total() > Decimal::ZERO && h.size > 0 => {
-                    let share = inc.transfer / inc.total();
-                    let without = round2((inc.net() - inc.transfer) / Decimal::from(h.size));
+                Some(inc) if inc.total().is_some_and(|t| t > Decimal::ZERO) && h.size > 0 => {
+                    let share = inc.total().and_then(|t| inc.transfer.checked_div(t));
+                    let without = inc
+                        .net()
+                        .and_then(|n| n.checked_sub(inc.transfer))
+                        .and_then(|n| n.checked_div(Decimal::from(h.size)))
+                        .map(round2);
+                    let (Some(share), Some(without)) = (share, without) else {
+                        continue;
+                    };
                     if share >= *transfer_share && without < *line {
                         fire(
                             fixed(),
@@ -300,7 +318,8 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
     let from = rs.spending_window(month);
     let mut spending: BTreeMap<String, Decimal> = BTreeMap::new();
     for e in exps.iter().filter(|e| e.date >= from && e.date <= end) {
-        *spending.entry(e.cause.clone()).or_default() += e.amount;
+        let v = spending.entry(e.cause.clone()).or_default();
+        *v = add(*v, e.amount);
     }
     Assessment {
         hh_id: h.id.clone(),

@@ -77,6 +77,9 @@ pub enum MonitorError {
 
     #[error("{0}")]
     Refused(String),
+
+    #[error("程序内部错误：{0}。请把这条信息和所用的输入文件报告给维护人员；已有的结果和监测历史库没有改动")]
+    Internal(String),
 }
 
 impl MonitorError {
@@ -97,11 +100,63 @@ impl MonitorError {
             MonitorError::Busy(_) => 7,
             MonitorError::Store { .. } => 8,
             MonitorError::Refused(_) => 9,
+            MonitorError::Internal(_) => 12,
         }
     }
 }
 
 pub type Result<T, E = MonitorError> = std::result::Result<T, E>;
+
+/// Characters of a cell value shown in a message.
+const SHOWN_CHARS: usize = 40;
+
+/// A cell value as shown in a message: its first 40 characters, control
+/// characters escaped, and the full length when it was cut.
+pub fn shorten(s: &str) -> String {
+    let n = s.chars().count();
+    let mut out: String = s
+        .chars()
+        .take(SHOWN_CHARS)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if n > SHOWN_CHARS {
+        out.push_str(&format!("…（共{n}个字符）"));
+    }
+    out
+}
+
+thread_local! {
+    static QUIET_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Run `f`, turning a panic (inside a library, say) into `Err` with its
+/// message; the default panic output is kept off the clerk's screen.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANIC.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET_PANIC.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_PANIC.with(|q| q.set(was));
+    r.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "未知错误".into())
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -115,6 +170,23 @@ mod tests {
         assert_eq!(col_letter(27), "AB");
         assert_eq!(col_letter(701), "ZZ");
         assert_eq!(col_letter(702), "AAA");
+    }
+
+    #[test]
+    fn long_values_are_shortened_and_control_characters_escaped() {
+        assert_eq!(shorten("张三"), "张三");
+        let long = "长".repeat(40_000);
+        let s = shorten(&long);
+        assert!(s.chars().count() < 70, "{s}");
+        assert!(s.contains("40000"), "{s}");
+        assert_eq!(shorten("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error() {
+        let r: std::result::Result<(), String> = catch_panic(|| panic!("boom"));
+        assert_eq!(r.unwrap_err(), "boom");
+        assert_eq!(catch_panic(|| 5).unwrap(), 5);
     }
 
     #[test]

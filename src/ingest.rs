@@ -2,14 +2,27 @@
 //! UTF-8 (with or without BOM), UTF-16 or GBK/GB18030. Merged cells are
 //! filled from their top-left cell, and the header row is found by name
 //! (with an alias table) even when title rows sit above it.
+//!
+//! Reading is bounded by the data actually present: xlsx sheets are read
+//! cell by cell (a stray cell at XFD1048576 costs one cell, not a grid of
+//! 17 billion), cells right of [`MAX_COLS`] or longer than
+//! [`MAX_TEXT_CHARS`] are left out or shortened with a note naming the
+//! cell, and a panic inside a reader library is reported as a damaged file.
 
-use crate::error::{Location, MonitorError, Result};
+use crate::error::{shorten, Location, MonitorError, Result};
 use crate::normalize::header_key;
-use calamine::{open_workbook_auto, Data, DataType, Reader, Sheets};
+use calamine::{Data, DataType, Reader, Sheets};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+
+/// Columns read per sheet (the legacy .xls limit; no export has more).
+pub const MAX_COLS: u32 = 256;
+/// Characters kept of one text cell.
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Rows read per sheet (the xlsx limit).
+pub const MAX_ROWS: u32 = 1_048_576;
 
 /// One cell as read from any input format.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,6 +35,9 @@ pub enum Cell {
     Int(i64),
     Bool(bool),
     Date(NaiveDate),
+    /// A formula whose result was never calculated (no cached value): its
+    /// text, so that it is reported rather than read as blank or 0.
+    Uncomputed(String),
 }
 
 impl Cell {
@@ -43,6 +59,7 @@ impl Cell {
             Cell::Int(i) => i.to_string(),
             Cell::Bool(b) => if *b { "是" } else { "否" }.to_string(),
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Cell::Uncomputed(f) => format!("={f}"),
         }
     }
 }
@@ -75,22 +92,124 @@ impl From<&Data> for Cell {
     }
 }
 
+/// A cell that was left out or shortened while reading, for 数据问题.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridNote {
+    /// 1-based row.
+    pub row: u32,
+    /// 0-based column.
+    pub col: u32,
+    pub value: String,
+    pub reason: String,
+}
+
 /// A sheet (or a CSV file) as a grid in absolute coordinates: `rows[0]` is
 /// spreadsheet row 1, `rows[r][0]` column A.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Grid {
     pub file: String,
     pub sheet: Option<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// Cells left out (beyond [`MAX_COLS`]) or shortened.
+    pub notes: Vec<GridNote>,
 }
 
 impl Grid {
+    fn new(file: &str, sheet: Option<String>) -> Self {
+        Grid {
+            file: file.to_string(),
+            sheet,
+            ..Default::default()
+        }
+    }
+
     pub fn get(&self, r: usize, c: usize) -> &Cell {
         static EMPTY: Cell = Cell::Empty;
         self.rows
             .get(r)
             .and_then(|row| row.get(c))
             .unwrap_or(&EMPTY)
+    }
+
+    /// The cell to keep at (0-based row, col), within the bounds this
+    /// reader keeps: a cell outside them is left out, a long text shortened,
+    /// each with a note naming the cell.
+    fn admit(&mut self, r: u32, c: u32, cell: Cell) -> Option<Cell> {
+        if c >= MAX_COLS {
+            if self.notes.len() < 100 {
+                self.notes.push(GridNote {
+                    row: r.saturating_add(1),
+                    col: c,
+                    value: shorten(&cell.text()),
+                    reason: format!(
+                        "该单元格在第{MAX_COLS}列（{}列）以外，远离表格数据，已忽略；如确是数据请移到表格内",
+                        crate::error::col_letter(MAX_COLS - 1)
+                    ),
+                });
+            }
+            return None;
+        }
+        Some(match cell {
+            Cell::Text(s) if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS => {
+                self.notes.push(GridNote {
+                    row: r + 1,
+                    col: c,
+                    value: shorten(&s),
+                    reason: format!(
+                        "单元格内容过长（{} 个字符），只读取了前 {MAX_TEXT_CHARS} 个字符",
+                        s.chars().count()
+                    ),
+                });
+                Cell::Text(s.chars().take(MAX_TEXT_CHARS).collect())
+            }
+            other => other,
+        })
+    }
+
+    /// Place a cell at (0-based row, col) of a sparse sheet.
+    fn put(&mut self, r: u32, c: u32, cell: Cell) {
+        if cell == Cell::Empty || r >= MAX_ROWS {
+            return;
+        }
+        let Some(cell) = self.admit(r, c, cell) else {
+            return;
+        };
+        let (r, c) = (r as usize, c as usize);
+        if self.rows.len() <= r {
+            self.rows.resize_with(r + 1, Vec::new);
+        }
+        let row = &mut self.rows[r];
+        if row.len() <= c {
+            row.resize(c + 1, Cell::Empty);
+        }
+        row[c] = cell;
+    }
+
+    /// Fill merged areas from their top-left cell, within the cells read.
+    fn fill_merges(&mut self, merges: &[calamine::Dimensions]) {
+        for m in merges {
+            let (sr, sc) = (m.start.0 as usize, m.start.1 as usize);
+            let Some(v) = self.rows.get(sr).and_then(|r| r.get(sc)).cloned() else {
+                continue;
+            };
+            if v == Cell::Empty {
+                continue;
+            }
+            let last_row = (m.end.0 as usize).min(self.rows.len().saturating_sub(1));
+            let last_col = (m.end.1 as usize).min(MAX_COLS as usize - 1);
+            for r in sr..=last_row {
+                for c in sc..=last_col {
+                    if r == sr && c == sc {
+                        continue;
+                    }
+                    let row = &mut self.rows[r];
+                    if row.len() <= c {
+                        row.resize(c + 1, Cell::Empty);
+                    }
+                    row[c] = v.clone();
+                }
+            }
+        }
     }
 
     fn loc(&self) -> Location {
@@ -106,24 +225,44 @@ impl Grid {
 /// Read every sheet of a workbook, or the one table of a CSV file.
 pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
+    let not_found = |e: std::io::Error| {
         MonitorError::input(
             Location::file(&shown),
             if e.kind() == std::io::ErrorKind::NotFound {
-                "文件不存在，请检查 monitor.toml 中的路径".to_string()
+                "文件不存在，请检查 monitor.toml 中的路径或命令行参数".to_string()
             } else {
-                format!("无法读取文件：{e}")
+                format!("无法读取文件，请检查文件是否存在、是否有读取权限（{e}）")
             },
         )
-    })?;
+    };
+    // A FIFO, device or folder would block or fail mid-read: refuse it.
+    let meta = std::fs::metadata(path).map_err(not_found)?;
+    if !meta.is_file() {
+        return Err(MonitorError::input(
+            Location::file(&shown),
+            if meta.is_dir() {
+                "这是一个文件夹，不是文件；请给出具体的Excel或CSV文件"
+            } else {
+                "这不是普通文件（可能是管道或设备），无法作为输入读取；请给出Excel或CSV文件"
+            },
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(not_found)?;
+    read_grids_bytes(&bytes, &shown, Some(path))
+}
+
+/// Read a workbook or CSV held in memory (`shown` names it in messages).
+/// With `path`, workbooks are opened from the file (calamine picks the
+/// reader by extension); without, from the bytes.
+pub fn read_grids_bytes(bytes: &[u8], shown: &str, path: Option<&Path>) -> Result<Vec<Grid>> {
     let ext = path
-        .extension()
+        .and_then(Path::extension)
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     if is_zip || is_ole {
-        return read_workbook(path, &shown);
+        return guarded(shown, || read_workbook(bytes, shown));
     }
     let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
         .trim_start_matches('\u{feff}')
@@ -131,7 +270,7 @@ pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
         .to_lowercase();
     if head.starts_with('<') {
         return Err(MonitorError::input(
-            Location::file(&shown),
+            Location::file(shown),
             "文件实为网页（HTML）格式，不是真正的Excel文件；请用Excel打开后“另存为”xlsx再运行",
         ));
     }
@@ -142,73 +281,81 @@ pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
         && !bytes.starts_with(&[0xFE, 0xFF])
     {
         return Err(MonitorError::input(
-            Location::file(&shown),
-            format!("文件已损坏或不是Excel/CSV格式（扩展名 .{ext}），无法读取"),
+            Location::file(shown),
+            format!("文件已损坏或不是Excel/CSV格式（扩展名 .{ext}），无法读取；请重新导出"),
         ));
     }
-    Ok(vec![read_csv_bytes(&bytes, &shown)?])
+    Ok(vec![guarded(shown, || read_csv_bytes(bytes, shown))?])
 }
 
-fn read_workbook(path: &Path, shown: &str) -> Result<Vec<Grid>> {
-    let mut wb: Sheets<_> = open_workbook_auto(path).map_err(|e| {
+/// Run a reader, turning a panic inside a library into a clear input error.
+fn guarded<T>(shown: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::error::catch_panic(f).unwrap_or_else(|detail| {
+        Err(MonitorError::input(
+            Location::file(shown),
+            format!("文件无法读取或已损坏，请用Excel打开检查后重新保存或重新导出（{detail}）"),
+        ))
+    })
+}
+
+fn read_workbook(bytes: &[u8], shown: &str) -> Result<Vec<Grid>> {
+    let cursor = std::io::Cursor::new(bytes);
+    let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| {
         MonitorError::input(
             Location::file(shown),
-            format!("无法打开工作簿（文件可能已损坏或正被加密）：{e}"),
+            format!(
+                "无法打开工作簿：文件可能已损坏、不完整或设置了密码；请用Excel打开检查后另存为xlsx（{e}）"
+            ),
         )
     })?;
     let names = wb.sheet_names().to_vec();
     let mut grids = Vec::with_capacity(names.len());
     for name in names {
-        let range = wb.worksheet_range(&name).map_err(|e| {
+        let sheet_err = |e: &dyn std::fmt::Display| {
             MonitorError::input(
                 Location {
                     file: shown.to_string(),
                     sheet: Some(name.clone()),
                     ..Default::default()
                 },
-                format!("无法读取工作表：{e}"),
+                format!("无法读取该工作表，文件可能已损坏；请用Excel打开检查后重新保存（{e}）"),
             )
-        })?;
-        let merges = match &mut wb {
-            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-            Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-            _ => Vec::new(),
         };
-        let mut rows: Vec<Vec<Cell>> = Vec::new();
-        if let Some((r0, c0)) = range.start() {
-            let (r0, c0) = (r0 as usize, c0 as usize);
-            rows.resize_with(r0, Vec::new);
-            for src in range.rows() {
-                let mut row = vec![Cell::Empty; c0];
-                row.extend(src.iter().map(Cell::from));
-                while matches!(row.last(), Some(Cell::Empty)) {
-                    row.pop();
+        let mut g = Grid::new(shown, Some(name.clone()));
+        let merges = match &mut wb {
+            Sheets::Xlsx(x) => {
+                let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
+                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| sheet_err(&e))?;
+                while let Some(c) = cells.next_cell_with_formula().map_err(|e| sheet_err(&e))? {
+                    let (r, col) = c.pos;
+                    let cell = match (Data::from(c.value), c.formula) {
+                        (Data::Empty, Some(f)) if !f.is_empty() => Cell::Uncomputed(f),
+                        (d, _) => Cell::from(&d),
+                    };
+                    g.put(r, col, cell);
                 }
-                rows.push(row);
+                merges
+            }
+            other => {
+                let merges = match other {
+                    Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let range = other.worksheet_range(&name).map_err(|e| sheet_err(&e))?;
+                for (r, c, d) in range.used_cells() {
+                    let (r0, c0) = range.start().unwrap_or((0, 0));
+                    g.put(r0 + r as u32, c0 + c as u32, Cell::from(d));
+                }
+                merges
+            }
+        };
+        g.fill_merges(&merges);
+        for row in &mut g.rows {
+            while matches!(row.last(), Some(Cell::Empty)) {
+                row.pop();
             }
         }
-        for m in merges {
-            let (sr, sc) = (m.start.0 as usize, m.start.1 as usize);
-            let v = rows.get(sr).and_then(|r| r.get(sc)).cloned();
-            let Some(v) = v else { continue };
-            for r in sr..=(m.end.0 as usize).min(rows.len().saturating_sub(1)) {
-                for c in sc..=m.end.1 as usize {
-                    if r == sr && c == sc {
-                        continue;
-                    }
-                    let row = &mut rows[r];
-                    if row.len() <= c {
-                        row.resize(c + 1, Cell::Empty);
-                    }
-                    row[c] = v.clone();
-                }
-            }
-        }
-        grids.push(Grid {
-            file: shown.to_string(),
-            sheet: Some(name),
-            rows,
-        });
+        grids.push(g);
     }
     Ok(grids)
 }
@@ -248,7 +395,7 @@ fn read_csv_bytes(bytes: &[u8], shown: &str) -> Result<Grid> {
         .flexible(true)
         .delimiter(delim)
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
+    let mut g = Grid::new(shown, None);
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| {
             MonitorError::input(
@@ -258,29 +405,29 @@ fn read_csv_bytes(bytes: &[u8], shown: &str) -> Result<Grid> {
                     row: Some(i as u32 + 1),
                     col: None,
                 },
-                format!("CSV格式错误：{e}"),
+                format!("CSV格式错误，请检查该行的引号是否成对、文件是否完整（{e}）"),
             )
         })?;
-        let mut row: Vec<Cell> = rec
-            .iter()
-            .map(|f| {
-                if f.trim().is_empty() {
-                    Cell::Empty
-                } else {
-                    Cell::Text(f.to_string())
-                }
-            })
-            .collect();
+        let mut row: Vec<Cell> = Vec::with_capacity(rec.len().min(MAX_COLS as usize));
+        for (c, f) in rec.iter().enumerate() {
+            if f.trim().is_empty() {
+                row.push(Cell::Empty);
+            } else if c < MAX_COLS as usize && f.len() <= MAX_TEXT_CHARS {
+                row.push(Cell::Text(f.to_string()));
+            } else {
+                let r = u32::try_from(i).unwrap_or(u32::MAX);
+                let c32 = u32::try_from(c).unwrap_or(u32::MAX);
+                let cell = g.admit(r, c32, Cell::Text(f.to_string()));
+                row.push(cell.unwrap_or(Cell::Empty));
+            }
+        }
+        row.truncate(MAX_COLS as usize);
         while matches!(row.last(), Some(Cell::Empty)) {
             row.pop();
         }
-        rows.push(row);
+        g.rows.push(row);
     }
-    Ok(Grid {
-        file: shown.to_string(),
-        sheet: None,
-        rows,
-    })
+    Ok(g)
 }
 
 /// A column the tool looks for, with the header names it accepts (most
@@ -304,6 +451,8 @@ pub struct Table {
     grid: Arc<Grid>,
     /// 0-based indexes of the data rows in `grid`.
     data_rows: Vec<usize>,
+    /// Cells of the sheet left out or shortened while reading.
+    pub notes: Vec<GridNote>,
 }
 
 impl Table {
@@ -317,11 +466,7 @@ impl Table {
     /// Let the sheet's cells go, keeping what locates a cell (file, sheet,
     /// columns) for messages.
     pub fn release_rows(&mut self) {
-        self.grid = Arc::new(Grid {
-            file: self.file.clone(),
-            sheet: self.sheet.clone(),
-            rows: Vec::new(),
-        });
+        self.grid = Arc::new(Grid::new(&self.file, self.sheet.clone()));
         self.data_rows.clear();
     }
 
@@ -507,6 +652,7 @@ pub fn locate(grids: &[Arc<Grid>], specs: &[FieldSpec], sheet: Option<&str>) -> 
         cols,
         grid: Arc::clone(g),
         data_rows: rows,
+        notes: g.notes.clone(),
     })
 }
 
@@ -551,6 +697,7 @@ mod tests {
         Grid {
             file: "t.csv".into(),
             sheet: None,
+            notes: Vec::new(),
             rows: rows
                 .into_iter()
                 .map(|r| {

@@ -72,13 +72,17 @@ pub struct Income {
 }
 
 impl Income {
-    /// 家庭收入合计 K = L + M + N + P
-    pub fn total(&self) -> Decimal {
-        self.wage + self.business + self.property + self.transfer
+    /// 家庭收入合计 K = L + M + N + P (`None` only on overflow, which the
+    /// bound on amounts read rules out).
+    pub fn total(&self) -> Option<Decimal> {
+        self.wage
+            .checked_add(self.business)?
+            .checked_add(self.property)?
+            .checked_add(self.transfer)
     }
     /// 家庭纯收入 S = K − R
-    pub fn net(&self) -> Decimal {
-        self.total() - self.cost
+    pub fn net(&self) -> Option<Decimal> {
+        self.total()?.checked_sub(self.cost)
     }
 }
 
@@ -121,9 +125,9 @@ impl Household {
         if self.size == 0 {
             return None;
         }
-        Some(crate::normalize::round2(
-            inc.net() / Decimal::from(self.size),
-        ))
+        inc.net()?
+            .checked_div(Decimal::from(self.size))
+            .map(crate::normalize::round2)
     }
 }
 

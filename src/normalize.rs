@@ -24,22 +24,43 @@ pub fn fold_width(s: &str) -> String {
         .collect()
 }
 
+/// The largest amount taken as a household figure (100亿元); anything
+/// beyond is a typing or export error, and keeps all sums far from the
+/// limits of `Decimal`.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1410065408, 2, 0, false, 0);
+
 /// Parse an amount in 元. Blank and dash-only cells are zero.
 /// Accepts `1,234.50`, `4428元`, `￥4,428.00`, full-width digits, `(12.5)`.
 pub fn parse_amount(cell: &Cell) -> Result<Decimal, String> {
-    match cell {
+    let v = match cell {
         Cell::Empty => Ok(Decimal::ZERO),
         Cell::Int(i) => Ok(Decimal::from(*i)),
         Cell::Float(f) => {
             if !f.is_finite() {
                 return Err("金额不是有效数字".into());
             }
-            Decimal::try_from(*f).map_err(|_| format!("金额“{f}”超出范围"))
+            Decimal::try_from(*f).map_err(|_| format!("金额“{f}”超出合理范围"))
         }
         Cell::Bool(_) => Err("金额单元格是逻辑值".into()),
         Cell::Date(_) => Err("金额单元格是日期格式".into()),
+        Cell::Uncomputed(f) => Err(uncomputed(f)),
         Cell::Text(s) => parse_amount_str(s),
+    }?;
+    if v.abs() > MAX_AMOUNT {
+        return Err(format!(
+            "金额“{}”超出合理范围（超过100亿元），可能是录入或导出错误",
+            crate::error::shorten(&cell.text())
+        ));
     }
+    Ok(v)
+}
+
+/// Why a formula cell without a result cannot be read.
+pub fn uncomputed(formula: &str) -> String {
+    format!(
+        "单元格是公式“={}”但没有计算结果；请在Excel或WPS中打开该文件、保存后再导出",
+        crate::error::shorten(formula)
+    )
 }
 
 pub fn parse_amount_str(raw: &str) -> Result<Decimal, String> {
@@ -200,6 +221,7 @@ pub fn parse_date(cell: &Cell) -> Result<Option<NaiveDate>, String> {
         Cell::Float(f) => parse_date_number(*f),
         Cell::Text(s) => parse_date_str(s).map(Some),
         Cell::Bool(_) => Err("日期单元格是逻辑值".into()),
+        Cell::Uncomputed(f) => Err(uncomputed(f)),
     }
 }
 
@@ -407,6 +429,17 @@ mod tests {
         assert_eq!(parse_amount(&Cell::Int(5000)).unwrap(), dec!(5000));
         assert!(parse_amount(&t("约三千")).unwrap_err().contains("约三千"));
         assert!(parse_amount(&t("12%")).is_err());
+    }
+
+    #[test]
+    fn amounts_beyond_any_household_figure_are_refused() {
+        assert_eq!(MAX_AMOUNT, dec!(10000000000));
+        assert!(parse_amount(&t("79228162514264337593543950335")).is_err());
+        assert!(parse_amount(&t("-20000000000")).is_err());
+        assert!(parse_amount(&Cell::Float(1e300)).is_err());
+        assert_eq!(parse_amount(&t("10000000000")).unwrap(), MAX_AMOUNT);
+        let e = parse_amount(&Cell::Uncomputed("SUM(A1:B1)".into())).unwrap_err();
+        assert!(e.contains("没有计算结果"), "{e}");
     }
 
     #[test]

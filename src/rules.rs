@@ -98,11 +98,24 @@ impl Default for Elimination {
     }
 }
 
+/// What the locality's exports hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputsDef {
+    /// Income columns (工资性收入, 生产经营性收入, 财产性收入, 转移性收入,
+    /// 生产经营性支出) the locality does not collect: a roster without them
+    /// is read with 0 for them. Any other missing one stops the run.
+    #[serde(default)]
+    pub unused_income: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFileDef {
     ruleset: Meta,
     labels: Labels,
+    #[serde(default)]
+    inputs: InputsDef,
     #[serde(default)]
     elimination: Elimination,
     #[serde(rename = "rule")]
@@ -237,8 +250,32 @@ pub struct RuleSet {
     pub meta: Meta,
     pub labels: Labels,
     pub elimination: Elimination,
+    pub inputs: InputsDef,
     pub rules: Vec<Rule>,
     pub measures: Vec<Measure>,
+}
+
+/// A money parameter must be a positive amount no household figure exceeds.
+fn positive_money(ctx: &str, key: &str, v: Decimal) -> std::result::Result<Decimal, String> {
+    if v <= Decimal::ZERO || v > crate::normalize::MAX_AMOUNT {
+        Err(format!("{ctx}：{key} = {v} 不合理，应为大于0的金额（元）"))
+    } else {
+        Ok(v)
+    }
+}
+
+/// A share or ratio must be above 0 and at most `max`.
+fn ratio_in(
+    ctx: &str,
+    key: &str,
+    v: Decimal,
+    max: Decimal,
+) -> std::result::Result<Decimal, String> {
+    if v <= Decimal::ZERO || v > max {
+        Err(format!("{ctx}：{key} = {v} 不合理，应大于0且不超过{max}"))
+    } else {
+        Ok(v)
+    }
 }
 
 impl RuleSet {
@@ -317,14 +354,16 @@ impl RuleSet {
                 let params = match r.kind.as_str() {
                     "income_below_line" => {
                         let p: P1 = v.try_into().map_err(bad)?;
-                        Params::IncomeBelowLine { line: p.line }
+                        Params::IncomeBelowLine {
+                            line: positive_money(&ctx, "line", p.line).map_err(err)?,
+                        }
                     }
                     "spending_over_amount" => {
                         let p: P2 = v.try_into().map_err(bad)?;
                         check_causes(&p.causes).map_err(|m| err(format!("{ctx}：{m}")))?;
                         check_window(p.window_months).map_err(|m| err(format!("{ctx}：{m}")))?;
                         Params::SpendingOverAmount {
-                            amount: p.amount,
+                            amount: positive_money(&ctx, "amount", p.amount).map_err(err)?,
                             causes: p.causes,
                             window_months: p.window_months,
                         }
@@ -336,7 +375,7 @@ impl RuleSet {
                         Params::SpendingOverLastYearIncome {
                             causes: p.causes,
                             window_months: p.window_months,
-                            ratio: p.ratio,
+                            ratio: ratio_in(&ctx, "ratio", p.ratio, Decimal::TEN).map_err(err)?,
                         }
                     }
                     "income_drop" => {
@@ -349,8 +388,14 @@ impl RuleSet {
                     "subsidy_heavy" => {
                         let p: P5 = v.try_into().map_err(bad)?;
                         Params::SubsidyHeavy {
-                            transfer_share: p.transfer_share,
-                            line: p.line,
+                            transfer_share: ratio_in(
+                                &ctx,
+                                "transfer_share",
+                                p.transfer_share,
+                                Decimal::ONE,
+                            )
+                            .map_err(err)?,
+                            line: positive_money(&ctx, "line", p.line).map_err(err)?,
                         }
                     }
                     "guarantee_not_met" => {
@@ -394,6 +439,17 @@ impl RuleSet {
         if rules.is_empty() {
             return Err(err("没有任何规则（[[rule]]）".into()));
         }
+        if let Some(x) = def
+            .inputs
+            .unused_income
+            .iter()
+            .find(|x| !crate::validate::INCOME_COLUMNS.contains(&x.as_str()))
+        {
+            return Err(err(format!(
+                "[inputs] unused_income 中的“{x}”不是 {}",
+                crate::validate::INCOME_COLUMNS.join("、")
+            )));
+        }
         if !(1..=36).contains(&def.elimination.stable_months) {
             return Err(err("[elimination] stable_months 应在 1 到 36 之间".into()));
         }
@@ -402,6 +458,7 @@ impl RuleSet {
             meta: def.ruleset,
             labels: def.labels,
             elimination: def.elimination,
+            inputs: def.inputs,
             rules,
             measures: def.measures,
         })
@@ -422,6 +479,13 @@ impl RuleSet {
             }
         }
         Ok(())
+    }
+
+    /// What reading the inputs needs to know of this rule file.
+    pub fn load_options(&self) -> crate::validate::LoadOptions {
+        crate::validate::LoadOptions {
+            unused_income: self.inputs.unused_income.clone(),
+        }
     }
 
     /// Whether any rule needs income figures.

@@ -445,7 +445,7 @@ fn read_and_assess(
     month: chrono::NaiveDate,
     progress: &Progress,
 ) -> Result<(MonthData, Vec<Assessment>)> {
-    let data = load_month(&plan.inputs, |m| progress.stage(m))?;
+    let data = load_month(&plan.inputs, &rs.load_options(), |m| progress.stage(m))?;
     if rs.needs_income()
         && !data.households.is_empty()
         && data.households.iter().all(|h| h.income.is_none())

@@ -2,7 +2,7 @@
 //! Row-level problems become `DataIssue`s and the run goes on; structural
 //! problems (a file that cannot be read, a missing required column) stop it.
 
-use crate::error::{MonitorError, Result};
+use crate::error::{shorten, MonitorError, Result};
 use crate::ingest::{locate, read_grids, Cell, FieldSpec, Grid, Table};
 use crate::model::*;
 use crate::normalize::*;
@@ -60,6 +60,14 @@ const COST: FieldSpec = field!(
     false
 );
 const INCOME_KEYS: [&str; 4] = ["工资性收入", "生产经营性收入", "财产性收入", "转移性收入"];
+/// The four income components and production costs: 家庭纯收入 needs all.
+pub const INCOME_COLUMNS: [&str; 5] = [
+    "工资性收入",
+    "生产经营性收入",
+    "财产性收入",
+    "转移性收入",
+    "生产经营性支出",
+];
 
 pub const HOUSEHOLD_SPECS: &[FieldSpec] = &[
     HH_ID,
@@ -275,15 +283,35 @@ impl Issues {
     ) {
         self.0.push(DataIssue {
             loc: t.loc(row, key),
-            value: value.text(),
+            value: shorten(&value.text()),
             severity: sev,
             reason: reason.into(),
         });
+    }
+
+    /// Cells the reader left out or shortened in the sheet of `t`.
+    fn notes(&mut self, t: &Table) {
+        for n in &t.notes {
+            self.0.push(DataIssue {
+                loc: crate::error::Location {
+                    file: t.file.clone(),
+                    sheet: t.sheet.clone(),
+                    row: Some(n.row),
+                    col: Some(n.col),
+                },
+                value: n.value.clone(),
+                severity: DOUBT,
+                reason: n.reason.clone(),
+            });
+        }
     }
 }
 
 const SKIP: &str = "已跳过";
 const DOUBT: &str = "存疑";
+
+/// The largest 家庭人口 taken as real; more is a typing or export error.
+pub const MAX_HOUSEHOLD_SIZE: i64 = 99;
 
 fn is_head_relation(s: &str) -> bool {
     matches!(
@@ -292,58 +320,164 @@ fn is_head_relation(s: &str) -> bool {
     )
 }
 
+/// What the rule file says about the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Income columns (of 工资性收入 … 生产经营性支出) the locality does not
+    /// use: their absence is not an error.
+    pub unused_income: Vec<String>,
+}
+
 /// Read and normalize all inputs of a month.
-pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<MonthData> {
+pub fn load_month(
+    inputs: &Inputs,
+    opts: &LoadOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<MonthData> {
     let mut cache = GridCache::new(inputs);
     let mut issues = Issues(Vec::new());
 
     progress("读取农户信息");
     let mut ht = cache.table(&inputs.households, HOUSEHOLD_SPECS)?;
-    let mut members: Vec<Member> = Vec::new();
+    issues.notes(&ht);
+    let has_income_cols = INCOME_COLUMNS.iter().any(|k| ht.has(k));
+    if has_income_cols {
+        require_income_columns(&ht, opts)?;
+    }
+    let mut roster = read_roster(&ht, has_income_cols, &mut issues);
+    if roster.households.is_empty() && roster.members.is_empty() {
+        return Err(MonitorError::input(
+            crate::error::Location {
+                file: ht.file.clone(),
+                sheet: ht.sheet.clone(),
+                row: Some(ht.header_row),
+                col: None,
+            },
+            format!(
+                "农户信息表中没有可用的农户行（数据问题 {} 条，例如：{}）；请检查文件是否选对、户编号列是否填写。本月结果未改动",
+                issues.0.len(),
+                issues.0.first().map_or("无".to_string(), |i| i.reason.clone())
+            ),
+        ));
+    }
+    // The roster's cells are no longer needed; its column map stays for
+    // locating problems found later.
+    ht.release_rows();
+    if let Some(spec) = &inputs.members {
+        progress("读取家庭成员");
+        let mt = cache.table(spec, MEMBER_SPECS)?;
+        issues.notes(&mt);
+        read_members(&mt, &roster.index, &mut roster.members, &mut issues);
+    }
+    let mut households = settle_sizes(&ht, roster, &mut issues);
+    if households.households.is_empty() {
+        return Err(MonitorError::input(
+            crate::error::Location::file(&ht.file),
+            "农户信息表中没有一户能够测算（家庭人口都无法确定）；本月结果未改动",
+        ));
+    }
+    let lookup = Lookup::new(&households.households, &households.members);
+
+    if let Some(spec) = &inputs.income {
+        progress("读取收入");
+        let it = cache.table(spec, INCOME_SPECS)?;
+        issues.notes(&it);
+        require_one_of(&it, &["户编号", "证件号码"])?;
+        require_one_of(&it, &INCOME_KEYS)?;
+        require_income_columns(&it, opts)?;
+        read_income_file(&it, &lookup, &mut households.households, &mut issues);
+    }
+
+    let mut expenses = Vec::new();
+    let mut seen_records: HashMap<ExpenseKey, crate::error::Location> = HashMap::new();
+    for spec in &inputs.expenses {
+        progress("读取刚性支出");
+        let et = cache.table(spec, EXPENSE_SPECS)?;
+        issues.notes(&et);
+        require_one_of(&et, &["户编号", "证件号码"])?;
+        read_expenses(&et, &lookup, &mut seen_records, &mut expenses, &mut issues);
+    }
+    let mut households_out = households.households;
+    households_out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(MonthData {
+        households: households_out,
+        members: households.members,
+        expenses,
+        issues: issues.0,
+    })
+}
+
+/// The roster as read, before 家庭人口 is settled against the members.
+struct Roster {
+    households: Vec<Household>,
+    members: Vec<Member>,
+    index: HashMap<String, usize>,
+    /// 上年人均纯收入 given instead of the household figure.
+    last_year_pc: HashMap<String, Decimal>,
+    /// 家庭人口 unusable: (row, cell, reason), settled once members are known.
+    bad_size: HashMap<String, (u32, Cell, String)>,
+}
+
+fn ident_or_report(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Option<String> {
+    let id_cell = t.cell(row, "户编号");
+    match parse_ident(id_cell) {
+        Ok(Some(id)) => Some(id),
+        Ok(None) => {
+            issues.push(t, row_no, Some("户编号"), id_cell, SKIP, "户编号为空");
+            None
+        }
+        Err(e) => {
+            issues.push(t, row_no, Some("户编号"), id_cell, SKIP, e);
+            None
+        }
+    }
+}
+
+/// 证件号码 of a row ("" when blank or unreadable, with a note), its check
+/// digit verified.
+fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> String {
+    let idc = t.cell(row, "证件号码");
+    let id_no = match parse_ident(idc) {
+        Ok(v) => v.unwrap_or_default(),
+        Err(e) => {
+            issues.push(t, row_no, Some("证件号码"), idc, DOUBT, e);
+            String::new()
+        }
+    };
+    if id_no.len() == 18 && !id_checksum_ok(&id_no) {
+        issues.push(
+            t,
+            row_no,
+            Some("证件号码"),
+            idc,
+            DOUBT,
+            "证件号码校验位不正确，请核对",
+        );
+    }
+    id_no
+}
+
+fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster {
     let person_level = ht.has("与户主关系");
-
-    let mut households: Vec<Household> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut r = Roster {
+        households: Vec::new(),
+        members: Vec::new(),
+        index: HashMap::new(),
+        last_year_pc: HashMap::new(),
+        bad_size: HashMap::new(),
+    };
     let mut first_row: HashMap<String, u32> = HashMap::new();
-    let has_income_cols = INCOME_KEYS.iter().any(|k| ht.has(k));
-    // 上年人均纯收入 given instead of the household figure: × 家庭人口 once known.
-    let mut last_year_pc: HashMap<String, Decimal> = HashMap::new();
-    // 家庭人口 unusable: (row, cell, reason), settled once members are known.
-    let mut bad_size: HashMap<String, (u32, Cell, String)> = HashMap::new();
-
     for (row_no, row) in ht.iter() {
-        let id_cell = ht.cell(row, "户编号");
-        let id = match parse_ident(id_cell) {
-            Ok(Some(id)) => id,
-            Ok(None) => {
-                issues.push(&ht, row_no, Some("户编号"), id_cell, SKIP, "户编号为空");
-                continue;
-            }
-            Err(e) => {
-                issues.push(&ht, row_no, Some("户编号"), id_cell, SKIP, e);
-                continue;
-            }
-        };
-        let id_no = match parse_ident(ht.cell(row, "证件号码")) {
-            Ok(v) => v.unwrap_or_default(),
-            Err(e) => {
-                issues.push(
-                    &ht,
-                    row_no,
-                    Some("证件号码"),
-                    ht.cell(row, "证件号码"),
-                    DOUBT,
-                    e,
-                );
-                String::new()
-            }
+        let Some(id) = ident_or_report(ht, row_no, row, issues) else {
+            continue;
         };
         if person_level {
+            let id_no = id_no_checked(ht, row_no, row, issues);
             let rel = ht.cell(row, "与户主关系").text();
-            members.push(Member {
+            r.members.push(Member {
                 hh_id: id.clone(),
                 name: ht.cell(row, "户主姓名").text(),
-                id_no: id_no.clone(),
+                id_no,
                 relation: rel.clone(),
             });
             if !is_head_relation(&rel) {
@@ -352,119 +486,31 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
         }
         if let Some(first) = first_row.get(&id) {
             issues.push(
-                &ht,
+                ht,
                 row_no,
                 Some("户编号"),
-                id_cell,
+                ht.cell(row, "户编号"),
                 SKIP,
                 format!("户编号重复（第{first}行已有该户），本行未采用"),
             );
             continue;
         }
         first_row.insert(id.clone(), row_no);
-        if id_no.len() == 18 && !id_checksum_ok(&id_no) {
-            issues.push(
-                &ht,
-                row_no,
-                Some("证件号码"),
-                ht.cell(row, "证件号码"),
-                DOUBT,
-                "证件号码校验位不正确，请核对",
-            );
-        }
-        let type_cell = ht.cell(row, "户类型");
-        let hh_type = match HouseholdType::parse(&type_cell.text()) {
-            Some(t) => t,
-            None => {
-                issues.push(
-                    &ht,
-                    row_no,
-                    Some("户类型"),
-                    type_cell,
-                    DOUBT,
-                    "户类型无法识别，按“一般农户”测算",
-                );
-                HouseholdType::General
-            }
-        };
-        let size_cell = ht.cell(row, "家庭人口");
-        let size = match parse_count(size_cell) {
-            Ok(Some(n)) if n > 0 => n as u32,
-            Ok(_) if person_level => 0, // counted from the member rows below
-            Ok(_) => {
-                bad_size.insert(
-                    id.clone(),
-                    (
-                        row_no,
-                        size_cell.clone(),
-                        "家庭人口为空或不大于0".to_string(),
-                    ),
-                );
-                0
-            }
-            Err(e) => {
-                bad_size.insert(id.clone(), (row_no, size_cell.clone(), e));
-                0
-            }
-        };
-        let labor = parse_count(ht.cell(row, "劳动力人数"))
-            .ok()
-            .flatten()
-            .map(|n| n.max(0) as u32);
-
-        let income = if has_income_cols {
-            read_income(&ht, row_no, row, &mut issues)
+        let id_no = if person_level {
+            r.members
+                .last()
+                .map(|m| m.id_no.clone())
+                .unwrap_or_default()
         } else {
-            None
+            id_no_checked(ht, row_no, row, issues)
         };
-        let last_year_net = amount_opt(&ht, row_no, row, "上年家庭纯收入", &mut issues);
-        if last_year_net.is_none() {
-            if let Some(pc) = amount_opt(&ht, row_no, row, "上年人均纯收入", &mut issues) {
-                last_year_pc.insert(id.clone(), pc);
-            }
-        }
-        let yn = |key: &str, issues: &mut Issues| {
-            let c = ht.cell(row, key);
-            parse_yes_no(c).unwrap_or_else(|e| {
-                issues.push(&ht, row_no, Some(key), c, DOUBT, e);
-                None
-            })
-        };
-        let guarantees = Guarantees {
-            education: yn("义务教育保障", &mut issues),
-            medical: yn("基本医疗保障", &mut issues),
-            housing: yn("住房安全保障", &mut issues),
-            water: yn("饮水安全保障", &mut issues),
-        };
-        let applied = yn("农户申报", &mut issues);
-        index.insert(id.clone(), households.len());
-        households.push(Household {
-            id,
-            head_name: ht.cell(row, "户主姓名").text(),
-            id_no,
-            phone: ht.cell(row, "联系电话").text(),
-            township: non_empty(ht.cell(row, "乡镇").text(), "（未填乡镇）"),
-            village: ht.cell(row, "村").text(),
-            group: ht.cell(row, "组").text(),
-            hh_type,
-            size,
-            labor,
-            tuopin_year: ht.cell(row, "脱贫年度").text(),
-            income,
-            last_year_net,
-            guarantees,
-            applied,
-            applied_cause: ht.cell(row, "申报原因").text(),
-            source: ht.loc(row_no, None),
-        });
+        let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
+        r.index.insert(h.id.clone(), r.households.len());
+        r.households.push(h);
     }
     if person_level {
         // Person-level export: members whose household has no 户主 row.
-        let orphans: Vec<&Member> = members
-            .iter()
-            .filter(|m| !index.contains_key(&m.hh_id))
-            .collect();
-        for m in orphans {
+        for m in r.members.iter().filter(|m| !r.index.contains_key(&m.hh_id)) {
             issues.0.push(DataIssue {
                 loc: crate::error::Location {
                     file: ht.file.clone(),
@@ -478,87 +524,200 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             });
         }
     }
+    r
+}
 
-    // The roster's cells are no longer needed; its column map stays for
-    // locating problems found later.
-    ht.release_rows();
-    let member_table = match &inputs.members {
-        Some(spec) => {
-            progress("读取家庭成员");
-            Some(cache.table(spec, MEMBER_SPECS)?)
+/// One household row of the roster.
+#[allow(clippy::too_many_arguments)]
+fn read_household(
+    ht: &Table,
+    row_no: u32,
+    row: &[Cell],
+    id: String,
+    id_no: String,
+    has_income_cols: bool,
+    r: &mut Roster,
+    issues: &mut Issues,
+) -> Household {
+    let person_level = ht.has("与户主关系");
+    let type_cell = ht.cell(row, "户类型");
+    let hh_type = HouseholdType::parse(&type_cell.text()).unwrap_or_else(|| {
+        issues.push(
+            ht,
+            row_no,
+            Some("户类型"),
+            type_cell,
+            DOUBT,
+            "户类型无法识别，按“一般农户”测算",
+        );
+        HouseholdType::General
+    });
+    let size_cell = ht.cell(row, "家庭人口");
+    let size = match parse_count(size_cell) {
+        Ok(Some(n)) if (1..=MAX_HOUSEHOLD_SIZE).contains(&n) => n as u32,
+        Ok(Some(n)) if n > MAX_HOUSEHOLD_SIZE => {
+            r.bad_size.insert(
+                id.clone(),
+                (
+                    row_no,
+                    size_cell.clone(),
+                    format!("家庭人口 {n} 不合理（超过 {MAX_HOUSEHOLD_SIZE} 人）"),
+                ),
+            );
+            0
         }
-        None => None,
+        Ok(_) if person_level => 0, // counted from the member rows
+        Ok(_) => {
+            r.bad_size.insert(
+                id.clone(),
+                (
+                    row_no,
+                    size_cell.clone(),
+                    "家庭人口为空或不大于0".to_string(),
+                ),
+            );
+            0
+        }
+        Err(e) => {
+            r.bad_size
+                .insert(id.clone(), (row_no, size_cell.clone(), e));
+            0
+        }
     };
-    if let Some(mt) = &member_table {
-        for (row_no, row) in mt.iter() {
-            let id_cell = mt.cell(row, "户编号");
-            let hh_id = match parse_ident(id_cell) {
-                Ok(Some(v)) => v,
-                Ok(None) => {
-                    issues.push(mt, row_no, Some("户编号"), id_cell, SKIP, "户编号为空");
-                    continue;
-                }
-                Err(e) => {
-                    issues.push(mt, row_no, Some("户编号"), id_cell, SKIP, e);
-                    continue;
-                }
-            };
-            if !index.contains_key(&hh_id) {
-                issues.push(
-                    mt,
-                    row_no,
-                    Some("户编号"),
-                    id_cell,
-                    SKIP,
-                    "该成员的户编号不在农户信息中",
-                );
-                continue;
-            }
-            let idc = mt.cell(row, "证件号码");
-            let id_no = match parse_ident(idc) {
-                Ok(v) => v.unwrap_or_default(),
-                Err(e) => {
-                    issues.push(mt, row_no, Some("证件号码"), idc, DOUBT, e);
-                    String::new()
-                }
-            };
-            if id_no.len() == 18 && !id_checksum_ok(&id_no) {
-                issues.push(
-                    mt,
-                    row_no,
-                    Some("证件号码"),
-                    idc,
-                    DOUBT,
-                    "证件号码校验位不正确，请核对",
-                );
-            }
-            members.push(Member {
-                hh_id,
-                name: mt.cell(row, "姓名").text(),
-                id_no,
-                relation: mt.cell(row, "与户主关系").text(),
-            });
+    let labor = read_labor(ht, row_no, row, issues);
+    let income = if has_income_cols {
+        read_income(ht, row_no, row, issues)
+    } else {
+        None
+    };
+    let last_year_net = amount_opt(ht, row_no, row, "上年家庭纯收入", issues);
+    if last_year_net.is_none() {
+        if let Some(pc) = amount_opt(ht, row_no, row, "上年人均纯收入", issues) {
+            r.last_year_pc.insert(id.clone(), pc);
         }
     }
-    drop(member_table);
+    let mut yn = |key: &str| {
+        let c = ht.cell(row, key);
+        parse_yes_no(c).unwrap_or_else(|e| {
+            issues.push(ht, row_no, Some(key), c, DOUBT, e);
+            None
+        })
+    };
+    let guarantees = Guarantees {
+        education: yn("义务教育保障"),
+        medical: yn("基本医疗保障"),
+        housing: yn("住房安全保障"),
+        water: yn("饮水安全保障"),
+    };
+    let applied = yn("农户申报");
+    Household {
+        id,
+        head_name: ht.cell(row, "户主姓名").text(),
+        id_no,
+        phone: ht.cell(row, "联系电话").text(),
+        township: non_empty(ht.cell(row, "乡镇").text(), "（未填乡镇）"),
+        village: ht.cell(row, "村").text(),
+        group: ht.cell(row, "组").text(),
+        hh_type,
+        size,
+        labor,
+        tuopin_year: ht.cell(row, "脱贫年度").text(),
+        income,
+        last_year_net,
+        guarantees,
+        applied,
+        applied_cause: ht.cell(row, "申报原因").text(),
+        source: ht.loc(row_no, None),
+    }
+}
 
-    // 家庭人口 missing: fall back to the member count when there is one.
+/// 劳动力人数: unknown (not 0) when blank, unreadable or negative, since 0
+/// means 整户无劳动力 and keeps a household from elimination.
+fn read_labor(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Option<u32> {
+    let c = ht.cell(row, "劳动力人数");
+    match parse_count(c) {
+        Ok(None) => None,
+        Ok(Some(n)) if (0..=MAX_HOUSEHOLD_SIZE).contains(&n) => Some(n as u32),
+        Ok(Some(_)) => {
+            issues.push(
+                ht,
+                row_no,
+                Some("劳动力人数"),
+                c,
+                DOUBT,
+                "劳动力人数不合理，按“未填”处理（不会当作整户无劳动力）",
+            );
+            None
+        }
+        Err(e) => {
+            issues.push(
+                ht,
+                row_no,
+                Some("劳动力人数"),
+                c,
+                DOUBT,
+                format!("{e}；按“未填”处理（不会当作整户无劳动力）"),
+            );
+            None
+        }
+    }
+}
+
+fn read_members(
+    mt: &Table,
+    index: &HashMap<String, usize>,
+    members: &mut Vec<Member>,
+    issues: &mut Issues,
+) {
+    for (row_no, row) in mt.iter() {
+        let Some(hh_id) = ident_or_report(mt, row_no, row, issues) else {
+            continue;
+        };
+        if !index.contains_key(&hh_id) {
+            issues.push(
+                mt,
+                row_no,
+                Some("户编号"),
+                mt.cell(row, "户编号"),
+                SKIP,
+                "该成员的户编号不在农户信息中",
+            );
+            continue;
+        }
+        let id_no = id_no_checked(mt, row_no, row, issues);
+        members.push(Member {
+            hh_id,
+            name: mt.cell(row, "姓名").text(),
+            id_no,
+            relation: mt.cell(row, "与户主关系").text(),
+        });
+    }
+}
+
+struct Settled {
+    households: Vec<Household>,
+    members: Vec<Member>,
+}
+
+/// 家庭人口 missing or unusable: fall back to the member count when there
+/// is one; 上年人均纯收入 × 家庭人口 once the size is known.
+fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled {
     let mut counts: HashMap<&str, u32> = HashMap::new();
-    for m in &members {
+    for m in &roster.members {
         *counts.entry(m.hh_id.as_str()).or_default() += 1;
     }
-    let mut keep = Vec::with_capacity(households.len());
-    for mut h in households {
+    let mut keep = Vec::with_capacity(roster.households.len());
+    for mut h in std::mem::take(&mut roster.households) {
         if h.size == 0 {
             let n = counts.get(h.id.as_str()).copied().unwrap_or(0);
-            let (row_no, cell, why) = bad_size.remove(&h.id).unwrap_or((
+            let (row_no, cell, why) = roster.bad_size.remove(&h.id).unwrap_or((
                 h.source.row.unwrap_or(0),
                 Cell::Empty,
                 "家庭人口未填".to_string(),
             ));
             if n == 0 {
                 issues.push(
-                    &ht,
+                    ht,
                     row_no,
                     Some("家庭人口"),
                     &cell,
@@ -569,7 +728,7 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
             }
             h.size = n;
             issues.push(
-                &ht,
+                ht,
                 row_no,
                 Some("家庭人口"),
                 &cell,
@@ -577,57 +736,91 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
                 format!("{why}，按家庭成员数 {n} 人测算"),
             );
         }
-        if let Some(pc) = last_year_pc.get(&h.id) {
-            h.last_year_net = Some(*pc * Decimal::from(h.size));
+        if let (Some(l), true) = (h.labor, h.labor.is_some_and(|l| l > h.size)) {
+            issues.push(
+                ht,
+                h.source.row.unwrap_or(0),
+                Some("劳动力人数"),
+                &Cell::Int(i64::from(l)),
+                DOUBT,
+                format!("劳动力人数 {l} 多于家庭人口 {} 人，请核对", h.size),
+            );
+        }
+        if let Some(pc) = roster.last_year_pc.get(&h.id) {
+            h.last_year_net = pc.checked_mul(Decimal::from(h.size));
         }
         keep.push(h);
     }
-    let mut households = keep;
-    let index: HashMap<String, usize> = households
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.id.clone(), i))
-        .collect();
+    Settled {
+        households: keep,
+        members: roster.members,
+    }
+}
 
-    // Any member's (or the head's) ID number → household.
-    let mut by_id_no: HashMap<String, String> = HashMap::new();
-    for h in &households {
-        if !h.id_no.is_empty() {
-            by_id_no.insert(h.id_no.clone(), h.id.clone());
+/// Finding the household a record belongs to: by 户编号, else by any
+/// member's (or the head's) 证件号码.
+struct Lookup {
+    index: HashMap<String, usize>,
+    by_id_no: HashMap<String, String>,
+}
+
+impl Lookup {
+    fn new(households: &[Household], members: &[Member]) -> Self {
+        let index: HashMap<String, usize> = households
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.id.clone(), i))
+            .collect();
+        let mut by_id_no: HashMap<String, String> = HashMap::new();
+        for h in households {
+            if !h.id_no.is_empty() {
+                by_id_no.insert(h.id_no.clone(), h.id.clone());
+            }
         }
-    }
-    for m in &members {
-        if !m.id_no.is_empty() && index.contains_key(&m.hh_id) {
-            by_id_no
-                .entry(m.id_no.clone())
-                .or_insert_with(|| m.hh_id.clone());
+        for m in members {
+            if !m.id_no.is_empty() && index.contains_key(&m.hh_id) {
+                by_id_no
+                    .entry(m.id_no.clone())
+                    .or_insert_with(|| m.hh_id.clone());
+            }
         }
+        Lookup { index, by_id_no }
     }
-    let resolve =
-        |t: &Table, row: &[Cell]| -> std::result::Result<String, (Option<&'static str>, String)> {
-            match parse_ident(t.cell(row, "户编号")) {
-                Ok(Some(id)) if index.contains_key(&id) => return Ok(id),
-                Ok(Some(id)) => {
-                    if !t.has("证件号码") || t.cell(row, "证件号码").is_empty() {
-                        return Err((Some("户编号"), format!("户编号 {id} 不在农户信息中")));
-                    }
+
+    fn resolve(
+        &self,
+        t: &Table,
+        row: &[Cell],
+    ) -> std::result::Result<String, (Option<&'static str>, String)> {
+        match parse_ident(t.cell(row, "户编号")) {
+            Ok(Some(id)) if self.index.contains_key(&id) => return Ok(id),
+            Ok(Some(id)) => {
+                if !t.has("证件号码") || t.cell(row, "证件号码").is_empty() {
+                    return Err((Some("户编号"), format!("户编号 {id} 不在农户信息中")));
                 }
-                Err(e) => return Err((Some("户编号"), e)),
-                Ok(None) => {}
             }
-            match parse_ident(t.cell(row, "证件号码")) {
-                Ok(Some(no)) => by_id_no.get(&no).cloned().ok_or((
-                    Some("证件号码"),
-                    "找不到该证件号码对应的农户（农户信息和家庭成员中都没有）".to_string(),
-                )),
-                Ok(None) => Err((Some("户编号"), "户编号和证件号码都为空".to_string())),
-                Err(e) => Err((Some("证件号码"), e)),
-            }
-        };
+            Err(e) => return Err((Some("户编号"), e)),
+            Ok(None) => {}
+        }
+        match parse_ident(t.cell(row, "证件号码")) {
+            Ok(Some(no)) => self.by_id_no.get(&no).cloned().ok_or((
+                Some("证件号码"),
+                "找不到该证件号码对应的农户（农户信息和家庭成员中都没有）".to_string(),
+            )),
+            Ok(None) => Err((Some("户编号"), "户编号和证件号码都为空".to_string())),
+            Err(e) => Err((Some("证件号码"), e)),
+        }
+    }
 
-    // The household a record belongs to, or a 数据问题 row saying why not.
-    let resolve_or_report =
-        |t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues| match resolve(t, row) {
+    /// The household a record belongs to, or a 数据问题 row saying why not.
+    fn resolve_or_report(
+        &self,
+        t: &Table,
+        row_no: u32,
+        row: &[Cell],
+        issues: &mut Issues,
+    ) -> Option<String> {
+        match self.resolve(t, row) {
             Ok(id) => Some(id),
             Err((key, msg)) => {
                 issues.push(
@@ -640,109 +833,191 @@ pub fn load_month(inputs: &Inputs, mut progress: impl FnMut(&str)) -> Result<Mon
                 );
                 None
             }
+        }
+    }
+}
+
+fn read_income_file(
+    it: &Table,
+    lookup: &Lookup,
+    households: &mut [Household],
+    issues: &mut Issues,
+) {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for (row_no, row) in it.iter() {
+        let Some(id) = lookup.resolve_or_report(it, row_no, row, issues) else {
+            continue;
         };
-
-    if let Some(spec) = &inputs.income {
-        progress("读取收入");
-        let it = cache.table(spec, INCOME_SPECS)?;
-        require_one_of(&it, &["户编号", "证件号码"])?;
-        require_one_of(&it, &INCOME_KEYS)?;
-        let mut seen: HashMap<String, u32> = HashMap::new();
-        for (row_no, row) in it.iter() {
-            let Some(id) = resolve_or_report(&it, row_no, row, &mut issues) else {
-                continue;
-            };
-            if let Some(first) = seen.get(&id) {
-                issues.push(
-                    &it,
-                    row_no,
-                    Some("户编号"),
-                    it.cell(row, "户编号"),
-                    SKIP,
-                    format!("该户收入重复（第{first}行已有），本行未采用"),
-                );
-                continue;
-            }
-            seen.insert(id.clone(), row_no);
-            let inc = read_income(&it, row_no, row, &mut issues);
-            households[index[&id]].income = inc;
+        if let Some(first) = seen.get(&id) {
+            issues.push(
+                it,
+                row_no,
+                Some("户编号"),
+                it.cell(row, "户编号"),
+                SKIP,
+                format!("该户收入重复（第{first}行已有），本行未采用"),
+            );
+            continue;
         }
+        seen.insert(id.clone(), row_no);
+        households[lookup.index[&id]].income = read_income(it, row_no, row, issues);
     }
+}
 
-    let mut expenses = Vec::new();
-    for spec in &inputs.expenses {
-        progress("读取刚性支出");
-        let et = cache.table(spec, EXPENSE_SPECS)?;
-        require_one_of(&et, &["户编号", "证件号码"])?;
-        for (row_no, row) in et.iter() {
-            let Some(hh_id) = resolve_or_report(&et, row_no, row, &mut issues) else {
-                continue;
-            };
-            let amount_cell = et.cell(row, "自付金额");
-            let amount = match parse_amount(amount_cell) {
-                Ok(a) if a >= Decimal::ZERO => a,
-                Ok(_) => {
-                    issues.push(
-                        &et,
-                        row_no,
-                        Some("自付金额"),
-                        amount_cell,
-                        SKIP,
-                        "自付金额为负数",
-                    );
-                    continue;
-                }
-                Err(e) => {
-                    issues.push(&et, row_no, Some("自付金额"), amount_cell, SKIP, e);
-                    continue;
-                }
-            };
-            let date_cell = et.cell(row, "发生日期");
-            let date = parse_date(date_cell).and_then(|d| match d {
-                Some(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Ok(d),
-                Some(_) => Err("发生日期不在合理范围内（应在2000年以后）".to_string()),
-                None => Err("发生日期为空，无法判断是否在测算期内".to_string()),
-            });
-            let date = match date {
-                Ok(d) => d,
-                Err(e) => {
-                    issues.push(&et, row_no, Some("发生日期"), date_cell, SKIP, e);
-                    continue;
-                }
-            };
-            let cause_cell = et.cell(row, "支出类型");
-            let cause = match canonical_cause(&cause_cell.text()) {
-                Some(c) => c.to_string(),
-                None => {
-                    issues.push(
-                        &et,
-                        row_no,
-                        Some("支出类型"),
-                        cause_cell,
-                        DOUBT,
-                        "支出类型无法识别，按“其他”计",
-                    );
-                    "其他".to_string()
-                }
-            };
-            expenses.push(Expense {
-                hh_id,
-                cause,
-                amount,
-                date,
-                source_unit: et.cell(row, "来源单位").text(),
-                person: et.cell(row, "姓名").text(),
-                source: et.loc(row_no, None),
-            });
+/// What makes two expense records the same record (sent twice, or in two
+/// files): household, person, date, cause, amount and source unit.
+type ExpenseKey = (String, String, chrono::NaiveDate, String, Decimal, String);
+
+fn read_expenses(
+    et: &Table,
+    lookup: &Lookup,
+    seen: &mut HashMap<ExpenseKey, crate::error::Location>,
+    expenses: &mut Vec<Expense>,
+    issues: &mut Issues,
+) {
+    for (row_no, row) in et.iter() {
+        let Some(hh_id) = lookup.resolve_or_report(et, row_no, row, issues) else {
+            continue;
+        };
+        let Some(e) = read_expense(et, row_no, row, hh_id, issues) else {
+            continue;
+        };
+        let key = (
+            e.hh_id.clone(),
+            e.person.clone(),
+            e.date,
+            e.cause.clone(),
+            e.amount,
+            e.source_unit.clone(),
+        );
+        if let Some(first) = seen.get(&key) {
+            issues.push(
+                et,
+                row_no,
+                None,
+                et.cell(row, "自付金额"),
+                SKIP,
+                format!("与{first}的支出记录完全相同（同一人、日期、类型、金额、来源），只计一次"),
+            );
+            continue;
         }
+        seen.insert(key, e.source.clone());
+        expenses.push(e);
     }
-    households.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(MonthData {
-        households,
-        members,
-        expenses,
-        issues: issues.0,
+}
+
+fn read_expense(
+    et: &Table,
+    row_no: u32,
+    row: &[Cell],
+    hh_id: String,
+    issues: &mut Issues,
+) -> Option<Expense> {
+    let amount_cell = et.cell(row, "自付金额");
+    let amount = match parse_amount(amount_cell) {
+        Ok(a) if a >= Decimal::ZERO => a,
+        Ok(_) => {
+            issues.push(
+                et,
+                row_no,
+                Some("自付金额"),
+                amount_cell,
+                SKIP,
+                "自付金额为负数",
+            );
+            return None;
+        }
+        Err(e) => {
+            issues.push(et, row_no, Some("自付金额"), amount_cell, SKIP, e);
+            return None;
+        }
+    };
+    if amount_cell.is_empty() {
+        issues.push(
+            et,
+            row_no,
+            Some("自付金额"),
+            amount_cell,
+            SKIP,
+            "自付金额为空（空白不当作0元），本条未计",
+        );
+        return None;
+    }
+    let date_cell = et.cell(row, "发生日期");
+    let date = parse_date(date_cell).and_then(|d| match d {
+        Some(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Ok(d),
+        Some(_) => Err("发生日期不在合理范围内（应在2000年以后）".to_string()),
+        None => Err("发生日期为空，无法判断是否在测算期内".to_string()),
+    });
+    let date = match date {
+        Ok(d) => d,
+        Err(e) => {
+            issues.push(et, row_no, Some("发生日期"), date_cell, SKIP, e);
+            return None;
+        }
+    };
+    let cause_cell = et.cell(row, "支出类型");
+    let cause = canonical_cause(&cause_cell.text()).unwrap_or_else(|| {
+        issues.push(
+            et,
+            row_no,
+            Some("支出类型"),
+            cause_cell,
+            DOUBT,
+            "支出类型无法识别，按“其他”计",
+        );
+        "其他"
+    });
+    Some(Expense {
+        hh_id,
+        cause: cause.to_string(),
+        amount,
+        date,
+        source_unit: et.cell(row, "来源单位").text(),
+        person: et.cell(row, "姓名").text(),
+        source: et.loc(row_no, None),
     })
+}
+
+/// Income columns found only in part (a merged header whose sub-header was
+/// lost, say) would read the missing ones as 0 for every household: stop.
+fn require_income_columns(t: &Table, opts: &LoadOptions) -> Result<()> {
+    let missing: Vec<&str> = INCOME_COLUMNS
+        .iter()
+        .copied()
+        .filter(|k| !t.has(k) && !opts.unused_income.iter().any(|u| u == k))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<&str> = INCOME_COLUMNS
+        .iter()
+        .copied()
+        .filter(|k| t.has(k))
+        .collect();
+    let aliases: Vec<String> = missing
+        .iter()
+        .map(|k| {
+            let spec = INCOME_SPECS.iter().find(|s| s.key == *k);
+            format!(
+                "“{k}”（可用列名：{}）",
+                spec.map_or(k.to_string(), |s| s.aliases.join("、"))
+            )
+        })
+        .collect();
+    Err(MonitorError::input(
+        crate::error::Location {
+            file: t.file.clone(),
+            sheet: t.sheet.clone(),
+            row: Some(t.header_row),
+            col: None,
+        },
+        format!(
+            "表中有收入列（{}），但找不到 {}；缺少的列会让每户的该项收入都按0计算，所以停止运行。请检查表头（两行合并表头的下一行是否完整）；若本地确实不用该项，请在规则文件 [inputs] unused_income 中写明",
+            found.join("、"),
+            aliases.join("；")
+        ),
+    ))
 }
 
 fn non_empty(s: String, default: &str) -> String {
@@ -788,14 +1063,35 @@ fn amount_opt(
     }
 }
 
-/// The income block of one row; `None` when any amount is unreadable (the
-/// household is then not assessed on income rules, and the cell is listed).
+/// The income block of one row; `None` when any amount is unreadable or
+/// negative, or when every income cell is blank (收入未填报: blank is not
+/// 0 元). The household is then not assessed on income rules, and the
+/// cell is listed. An explicit 0 stays 0; a blank beside filled cells is 0.
 fn read_income(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Option<Income> {
+    if INCOME_COLUMNS.iter().all(|k| t.cell(row, k).is_empty()) {
+        let first = INCOME_COLUMNS.iter().copied().find(|k| t.has(k));
+        issues.push(
+            t,
+            row_no,
+            first,
+            &Cell::Empty,
+            DOUBT,
+            "收入未填报（各项收入都是空白，空白不当作0元）；该户收入类指标未测算，支出和保障类规则照常测算",
+        );
+        return None;
+    }
     let mut vals: BTreeMap<&str, Decimal> = BTreeMap::new();
     let mut ok = true;
-    for key in INCOME_KEYS.iter().chain(std::iter::once(&"生产经营性支出")) {
+    for key in INCOME_COLUMNS {
         let c = t.cell(row, key);
-        match parse_amount(c) {
+        let v = parse_amount(c).and_then(|v| {
+            if v < Decimal::ZERO && key != "生产经营性收入" {
+                Err(format!("{key}为负数"))
+            } else {
+                Ok(v)
+            }
+        });
+        match v {
             Ok(v) => {
                 vals.insert(key, v);
             }
@@ -812,11 +1108,12 @@ fn read_income(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Opt
             }
         }
     }
-    ok.then(|| Income {
-        wage: vals["工资性收入"],
-        business: vals["生产经营性收入"],
-        property: vals["财产性收入"],
-        transfer: vals["转移性收入"],
-        cost: vals["生产经营性支出"],
-    })
+    let income = Income {
+        wage: vals.get("工资性收入").copied()?,
+        business: vals.get("生产经营性收入").copied()?,
+        property: vals.get("财产性收入").copied()?,
+        transfer: vals.get("转移性收入").copied()?,
+        cost: vals.get("生产经营性支出").copied()?,
+    };
+    (ok && income.net().is_some()).then_some(income)
 }

@@ -12,12 +12,26 @@ fn roster(ws: &Ws, with_size: bool) {
         s("户类型"),
         s("工资性收入"),
         s("乡镇"),
+        s("生产经营性收入"),
+        s("财产性收入"),
+        s("转移性收入"),
+        s("生产经营性支出"),
     ];
     if with_size {
         header.insert(3, s("家庭人口"));
     }
     let row = |id: &str, wage: f64| {
-        let mut r = vec![s(id), s("某某"), s("脱贫户"), n(wage), s("甲镇")];
+        let mut r = vec![
+            s(id),
+            s("某某"),
+            s("脱贫户"),
+            n(wage),
+            s("甲镇"),
+            n(0.0),
+            n(0.0),
+            n(0.0),
+            n(0.0),
+        ];
         if with_size {
             r.insert(3, n(2.0));
         }
@@ -144,7 +158,7 @@ fn unreadable_files_are_explained() {
     // A system export named .xls that is really tab-separated text is read.
     ws.write(
         "t.xls",
-        "户编号\t户主姓名\t户类型\t家庭人口\t工资性收入\nT1\t某\t脱贫户\t2\t1000\n",
+        "户编号\t户主姓名\t户类型\t家庭人口\t工资性收入\t生产经营性收入\t财产性收入\t转移性收入\t生产经营性支出\nT1\t某\t脱贫户\t2\t1000\t0\t0\t0\t0\n",
     );
     let o = ws.run_on(
         "2020-03",
@@ -335,6 +349,10 @@ fn check_lists_data_problems_and_writes_nothing() {
                 s("家庭人口"),
                 s("工资性收入"),
                 s("上年家庭纯收入"),
+                s("生产经营性收入"),
+                s("财产性收入"),
+                s("转移性收入"),
+                s("生产经营性支出"),
             ],
             vec![
                 s("X1"),
@@ -343,6 +361,10 @@ fn check_lists_data_problems_and_writes_nothing() {
                 n(2.0),
                 n(30000.0),
                 n(29000.0),
+                n(0.0),
+                n(0.0),
+                n(0.0),
+                n(0.0),
             ],
         ],
         &[],

@@ -62,7 +62,9 @@ fn spending_text(ctx: &ReportCtx, a: &Assessment) -> String {
         .iter()
         .map(|(c, v)| format!("{c} {} 元", fmt_money(*v)))
         .collect();
-    let total: Decimal = a.spending.values().copied().sum();
+    let total: Decimal = a.spending.values().fold(Decimal::ZERO, |s, v| {
+        s.checked_add(*v).unwrap_or(Decimal::MAX)
+    });
     format!(
         "{}至{}：{}；合计 {} 元",
         from.format("%Y-%m-%d"),
@@ -517,7 +519,7 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                     "K",
                     Val::Calc(
                         format!("=SUM({}:{})", cell(l_row), cell(p_row)),
-                        inc.map(|i| i.total()),
+                        inc.and_then(|i| i.total()),
                     ),
                     "K=L+M+N+P".into(),
                     true,
@@ -562,7 +564,7 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                     "S",
                     Val::Calc(
                         format!("={}-{}", cell(k_row), cell(r_row)),
-                        inc.map(|i| i.net()),
+                        inc.and_then(|i| i.net()),
                     ),
                     "S=K−R".into(),
                     true,

@@ -139,6 +139,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A bundled rule file copied into the workspace, declaring the income
+/// columns the test's exports do not have (as a county would).
+pub fn rules_without(ws: &Ws, name: &str, unused: &[&str]) -> String {
+    let list: Vec<String> = unused.iter().map(|u| format!("\"{u}\"")).collect();
+    let text = std::fs::read_to_string(repo().join("rules").join(name))
+        .unwrap()
+        .replace(
+            "[labels]",
+            &format!(
+                "[inputs]\nunused_income = [{}]\n\n[labels]",
+                list.join(", ")
+            ),
+        );
+    ws.write(name, &text);
+    ws.path(name).display().to_string()
+}
+
 pub fn rules(name: &str) -> String {
     repo().join("rules").join(name).display().to_string()
 }
@@ -300,7 +317,12 @@ impl Ws {
     pub fn history_workspace(&self, stable: u32) {
         let rules = std::fs::read_to_string(repo().join("rules/mile-2020.toml"))
             .unwrap()
-            .replace("stable_months = 6", &format!("stable_months = {stable}"));
+            .replace("stable_months = 6", &format!("stable_months = {stable}"))
+            // The test roster has 工资性收入 only; a county declares that.
+            .replace(
+                "[labels]",
+                "[inputs]\nunused_income = [\"生产经营性收入\", \"财产性收入\", \"转移性收入\", \"生产经营性支出\"]\n\n[labels]",
+            );
         self.write("rules.toml", &rules);
         std::fs::copy(
             repo().join("rules/mile-2020.cases.toml"),

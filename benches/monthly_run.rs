@@ -34,6 +34,7 @@ fn main() {
     println!("生成 {n} 户（支出记录 {expenses} 条）：{:.2?}", t.elapsed());
 
     let plan = Plan {
+        month,
         rules: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/mile-2020.toml"),
         out: dir.path().join("out"),
         inputs: Inputs {
@@ -72,7 +73,6 @@ fn main() {
     let outcome = run(
         &plan,
         &RunOptions {
-            month: "2020-03".into(),
             quiet: true,
             force: false,
         },

@@ -76,6 +76,8 @@ pub struct Overrides {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// First day of the month run, from a strictly checked `YYYY-MM`.
+    pub month: chrono::NaiveDate,
     pub rules: PathBuf,
     pub out: PathBuf,
     pub inputs: Inputs,
@@ -151,7 +153,12 @@ fn cli(p: &Path) -> InputSpec {
 }
 
 /// Combine the file and the flags into what this run reads and writes.
+/// The month must be exactly `YYYY-MM`; only its normalised form is put
+/// into paths.
 pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result<Plan> {
+    let month_start = crate::normalize::parse_month_arg(month).map_err(MonitorError::Config)?;
+    let key = month_start.format("%Y-%m").to_string();
+    let month = key.as_str();
     let households = match (&o.households, &cfg.inputs.households) {
         (Some(p), _) => cli(p),
         (None, Some(d)) => spec(base, d, month),
@@ -194,7 +201,9 @@ pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result
         (None, Some(d)) => Some(spec(base, d, month)),
         _ => None,
     };
+    refuse_repeated_inputs(&households, &income, &expenses, &members)?;
     Ok(Plan {
+        month: month_start,
         rules,
         out,
         inputs: Inputs {
@@ -206,6 +215,47 @@ pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result
         workspace: base.to_path_buf(),
         store: store_path(cfg, base, o),
     })
+}
+
+/// The same file (and sheet) given twice would count every record twice.
+fn refuse_repeated_inputs(
+    households: &InputSpec,
+    income: &Option<InputSpec>,
+    expenses: &[InputSpec],
+    members: &Option<InputSpec>,
+) -> Result<()> {
+    let key = |s: &InputSpec| {
+        let path = std::fs::canonicalize(&s.path).unwrap_or_else(|_| {
+            s.path
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect()
+        });
+        (path, s.sheet.clone())
+    };
+    let all: Vec<(&str, &InputSpec)> = std::iter::once(("农户信息", households))
+        .chain(income.iter().map(|s| ("收入", s)))
+        .chain(expenses.iter().map(|s| ("刚性支出", s)))
+        .chain(members.iter().map(|s| ("家庭成员", s)))
+        .collect();
+    for (i, (what, a)) in all.iter().enumerate() {
+        for (other, b) in &all[..i] {
+            // One workbook may hold several inputs on different sheets, or
+            // one sheet read for its different columns; one expense table
+            // twice is the mistake.
+            if *what == "刚性支出" && *other == "刚性支出" && key(a) == key(b) {
+                return Err(MonitorError::Config(format!(
+                    "刚性支出文件“{}”{}配置了两次，其中的每条记录会被重复计算；请在 monitor.toml 或命令行中只写一次",
+                    a.path.display(),
+                    a.sheet
+                        .as_deref()
+                        .map(|s| format!("（工作表“{s}”）"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -247,6 +297,33 @@ expenses = ["data/{month}/a.csv", "data/{month}/b.csv"]
         };
         let p = plan(&cfg, Path::new("."), &o, "2020-03").unwrap();
         assert_eq!(p.inputs.households.path, PathBuf::from("h.csv"));
+    }
+
+    #[test]
+    fn only_the_normalised_month_reaches_paths() {
+        let cfg: ConfigFile = toml::from_str(
+            "[run]\nrules = 'r.toml'\nout = 'results/{month}'\n[inputs]\nhouseholds = 'h.csv'",
+        )
+        .unwrap();
+        let e = plan(
+            &cfg,
+            Path::new("/ws"),
+            &Overrides::default(),
+            "2020-03/../../x",
+        );
+        assert!(matches!(e, Err(MonitorError::Config(_))));
+        let p = plan(&cfg, Path::new("/ws"), &Overrides::default(), "2020-03").unwrap();
+        assert_eq!(p.out, PathBuf::from("/ws/results/2020-03"));
+    }
+
+    #[test]
+    fn one_expense_file_twice_is_refused() {
+        let cfg: ConfigFile = toml::from_str(
+            "[run]\nrules = 'r.toml'\n[inputs]\nhouseholds = 'h.xlsx'\nexpenses = ['e.csv', './e.csv']",
+        )
+        .unwrap();
+        let e = plan(&cfg, Path::new("."), &Overrides::default(), "2020-03").unwrap_err();
+        assert!(e.to_string().contains("两次"), "{e}");
     }
 
     #[test]

@@ -36,6 +36,8 @@ const SPECS: &[FieldSpec] = &[
 pub struct DecideOutcome {
     pub month: String,
     pub recorded: usize,
+    /// Conclusions the store already had (the same form recorded again).
+    pub already: usize,
     pub by_decision: BTreeMap<String, usize>,
     /// Months already run after `month`: they do not reflect these decisions yet.
     pub later_months: Vec<String>,
@@ -51,11 +53,11 @@ pub fn decide(
     file: &Path,
     by: &str,
 ) -> Result<DecideOutcome> {
-    let (m, _) = parse_month(month).map_err(MonitorError::Config)?;
+    let m = crate::normalize::parse_month_arg(month).map_err(MonitorError::Config)?;
     let month = m.format("%Y-%m").to_string();
     let mut store = Store::open(store_path)?;
     let tx = store.begin()?;
-    crate::run::recover(out, &tx.reader())?;
+    let mut warnings = crate::run::recover(out, &tx)?;
     if tx.reader().run_id(&month)?.is_none() {
         return Err(MonitorError::Refused(format!(
             "{month} 还没有运行过监测，没有可研判的名单；请先运行 monitor run --month {month}"
@@ -96,7 +98,6 @@ pub fn decide(
     let mut errors: Vec<String> = Vec::new();
     let mut seen: HashMap<String, (String, String)> = HashMap::new();
     let mut decisions = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
     for t in &tables {
         for (row_no, row) in t.iter() {
             let value = t.cell(row, "研判结论").text();
@@ -223,16 +224,18 @@ pub fn decide(
             "研判表中没有填写任何研判结论",
         ));
     }
-    tx.record_decisions(&decisions)?;
+    let new = tx.record_decisions(&decisions)?;
     let later_months = tx.later_months(&month)?;
     tx.commit()?;
+    crate::publish::fault_point("decide_after_commit");
     let mut by_decision = BTreeMap::new();
     for d in &decisions {
         *by_decision.entry(d.decision.clone()).or_default() += 1;
     }
     Ok(DecideOutcome {
         month,
-        recorded: decisions.len(),
+        recorded: new,
+        already: decisions.len() - new,
         by_decision,
         later_months,
         warnings,

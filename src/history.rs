@@ -260,6 +260,35 @@ pub struct Store {
     pub path: PathBuf,
 }
 
+/// Files left by a creation that was killed before it put the store in place.
+fn remove_stale_creations(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.creating-", name.to_string_lossy());
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// A new store's identity: ties temporary and set-aside output folders to
+/// the store whose run made them.
+fn new_store_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
 fn serr(path: &Path, e: impl std::fmt::Display) -> MonitorError {
     MonitorError::Store {
         path: path.to_path_buf(),
@@ -267,20 +296,87 @@ fn serr(path: &Path, e: impl std::fmt::Display) -> MonitorError {
     }
 }
 
+/// A database error, in the clerk's words, with SQLite's detail after.
+fn dberr(path: &Path, e: rusqlite::Error) -> MonitorError {
+    use rusqlite::ErrorCode::*;
+    let what = match e.sqlite_error_code() {
+        Some(DatabaseCorrupt) | Some(NotADatabase) => {
+            "文件已损坏，请从备份恢复该文件（不会自动重建，以免丢失历史）"
+        }
+        Some(DiskFull) => "磁盘已满，请腾出空间后重新运行",
+        Some(ReadOnly) | Some(PermissionDenied) | Some(CannotOpen) => {
+            "无法写入该文件，请检查文件是否只读、是否有写入权限"
+        }
+        Some(DatabaseBusy) | Some(DatabaseLocked) => "文件正被另一个程序使用，请稍后再试",
+        _ if matches!(e, rusqlite::Error::InvalidColumnType(..)) => {
+            "库中有无法识别的内容，文件可能已损坏，请从备份恢复该文件"
+        }
+        _ => "读写监测历史库时出错，文件可能已损坏或不是本程序的监测历史库",
+    };
+    serr(path, format!("{what}（技术信息：{e}）"))
+}
+
+/// A status read back that this program never writes: the store is damaged.
+fn status_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Status> {
+    let s: String = r.get(i)?;
+    Status::parse(&s).ok_or(rusqlite::Error::InvalidColumnType(
+        i,
+        format!("status = {s:?}"),
+        rusqlite::types::Type::Text,
+    ))
+}
+
 impl Store {
-    /// Create a new store; refuses to overwrite an existing file.
+    /// Create a new store; refuses to overwrite an existing file (except
+    /// a blank one left by a creation that was interrupted). The file is
+    /// built under a temporary name and put in place whole, so a kill
+    /// during creation leaves either no store or a complete one.
     pub fn create(path: &Path) -> Result<Store> {
         if path.exists() {
-            return Err(serr(path, "监测历史库已存在，不会覆盖"));
+            if !Store::is_blank(path) {
+                return Err(serr(path, "监测历史库已存在，不会覆盖"));
+            }
+            std::fs::remove_file(path)
+                .map_err(|e| serr(path, format!("无法替换空的历史库文件（{e}）")))?;
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| serr(path, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| serr(path, format!("无法建立所在文件夹（{e}）")))?;
         }
+        let tmp = path.with_file_name(format!(
+            ".{}.creating-{}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        remove_stale_creations(path);
+        let built = Store::build(&tmp);
+        crate::publish::fault_point("store_built");
+        let placed = built.and_then(|()| {
+            // A link fails if the name was taken meanwhile; never overwrite.
+            std::fs::hard_link(&tmp, path)
+                .or_else(|_| {
+                    if path.exists() {
+                        Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists))
+                    } else {
+                        std::fs::rename(&tmp, path)
+                    }
+                })
+                .map_err(|e| serr(path, format!("无法建立监测历史库文件（{e}）")))
+        });
+        let _ = std::fs::remove_file(&tmp);
+        placed?;
+        Store::open(path)
+    }
+
+    /// Write the empty schema and this store's identity into `path`.
+    fn build(path: &Path) -> Result<()> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )
-        .map_err(|e| serr(path, e))?;
+        .map_err(|e| dberr(path, e))?;
         conn.execute_batch(
             "BEGIN;
              CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -309,19 +405,33 @@ impl Store {
                  decision TEXT NOT NULL, method TEXT, decided_by TEXT NOT NULL,
                  decided_at TEXT NOT NULL, source TEXT NOT NULL);
              CREATE INDEX decisions_month ON decisions(month, hh_id);
+             INSERT INTO meta(key, value) VALUES ('app', 'monitor');
              COMMIT;",
         )
-        .map_err(|e| serr(path, e))?;
+        .map_err(|e| dberr(path, e))?;
         conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('app', 'monitor'), ('schema', ?1)",
-            params![SCHEMA_VERSION],
+            "INSERT INTO meta(key, value) VALUES ('schema', ?1), ('store_id', ?2)",
+            params![SCHEMA_VERSION, new_store_id()],
         )
-        .map_err(|e| serr(path, e))?;
-        tune(&conn, path)?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
+        .map_err(|e| dberr(path, e))?;
+        conn.close().map_err(|(_, e)| dberr(path, e))
+    }
+
+    /// A store file that holds nothing: empty, or a database with no
+    /// tables (its creation was interrupted). Nothing is lost replacing it.
+    pub fn is_blank(path: &Path) -> bool {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => return true,
+            Ok(m) if m.is_file() => {}
+            _ => return false,
+        }
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_ok_and(|n| n == 0)
     }
 
     /// Open an existing store. A missing or damaged file is an error naming
@@ -330,11 +440,17 @@ impl Store {
         if !path.exists() {
             return Err(serr(
                 path,
-                "监测历史库不存在。若这是第一次运行，请先执行 monitor history init；若以前运行过，请找回该文件（不会自动新建，以免丢失历史）",
+                "监测历史库不存在。若这是第一次运行，请先执行 monitor history --init；若以前运行过，请找回该文件（不会自动新建，以免丢失历史）",
+            ));
+        }
+        if Store::is_blank(path) {
+            return Err(serr(
+                path,
+                "监测历史库是空文件（新建时被中断，里面没有任何记录）；请执行 monitor history --init 重新建立",
             ));
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| serr(path, format!("无法打开：{e}")))?;
+            .map_err(|e| dberr(path, e))?;
         // A second run is refused rather than queued behind a long one.
         conn.busy_timeout(std::time::Duration::from_millis(300))
             .map_err(|e| serr(path, e))?;
@@ -414,7 +530,7 @@ pub struct Reader<'c> {
 
 macro_rules! q {
     ($self:expr, $e:expr) => {
-        $e.map_err(|e| serr(&$self.path, e))
+        $e.map_err(|e| dberr(&$self.path, e))
     };
 }
 
@@ -480,6 +596,25 @@ fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
 }
 
 impl Tx<'_> {
+    /// This store's identity (given to a store of an older version the
+    /// first time it is written).
+    pub fn store_id(&self) -> Result<String> {
+        q!(
+            self,
+            self.tx.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?1)",
+                params![new_store_id()],
+            )
+        )?;
+        q!(
+            self,
+            self.tx
+                .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
+                    r.get(0)
+                })
+        )
+    }
+
     pub fn reader(&self) -> Reader<'_> {
         Reader {
             conn: &self.tx,
@@ -509,12 +644,11 @@ impl Tx<'_> {
         let rows = q!(
             self,
             st.query_map(params![month], |r| {
-                let status: String = r.get(2)?;
                 Ok((
                     r.get::<_, String>(0)?,
                     Prev {
                         month: r.get(1)?,
-                        status: Status::parse(&status).unwrap_or(Status::NotMonitored),
+                        status: status_col(r, 2)?,
                         quiet_months: r.get(3)?,
                         identified: r.get(4)?,
                         eliminated: r.get(5)?,
@@ -553,11 +687,7 @@ impl Tx<'_> {
         let rows = q!(
             self,
             st.query_map(params![month], |r| {
-                let s: String = r.get(1)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    (Status::parse(&s).unwrap_or(Status::NotMonitored), r.get(2)?),
-                ))
+                Ok((r.get::<_, String>(0)?, (status_col(r, 1)?, r.get(2)?)))
             })
         )?;
         q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
@@ -759,24 +889,54 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn record_decisions(&self, ds: &[Decision]) -> Result<()> {
+    /// Record decisions; one the household already has as its latest for
+    /// that month (same conclusion and method) is not recorded again, so
+    /// recording the same form twice changes nothing. Returns how many
+    /// were new.
+    pub fn record_decisions(&self, ds: &[Decision]) -> Result<usize> {
+        let mut latest = q!(self, self.tx.prepare_cached(
+            "SELECT decision, method FROM decisions WHERE month = ?1 AND hh_id = ?2 ORDER BY id DESC LIMIT 1"
+        ))?;
         let mut st = q!(self, self.tx.prepare_cached(
             "INSERT INTO decisions(month, hh_id, decision, method, decided_by, decided_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         ))?;
+        let mut new = 0;
         for d in ds {
+            let last: Option<(String, Option<String>)> = q!(
+                self,
+                latest
+                    .query_row(params![d.month, d.hh_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            )?;
+            if last.as_ref() == Some(&(d.decision.clone(), d.method.clone())) {
+                continue;
+            }
             q!(
                 self,
                 st.execute(params![
                     d.month, d.hh_id, d.decision, d.method, d.by, d.at, d.source
                 ])
             )?;
+            new += 1;
         }
-        Ok(())
+        Ok(new)
     }
 
+    /// Commit, after SQLite's own check that the file is sound: a damaged
+    /// store is not written to further.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        self.tx.commit().map_err(|e| serr(&path, e))
+        let ok: String = self
+            .tx
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| dberr(&path, e))?;
+        if ok != "ok" {
+            return Err(serr(
+                &path,
+                format!("文件已损坏，本次结果未写入；请从备份恢复该文件（技术信息：{ok}）"),
+            ));
+        }
+        self.tx.commit().map_err(|e| dberr(&path, e))
     }
 }
 
@@ -1095,13 +1255,78 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("h.sqlite");
         let e = Store::open(&p).err().unwrap().to_string();
-        assert!(e.contains("h.sqlite") && e.contains("history init"), "{e}");
+        assert!(
+            e.contains("h.sqlite") && e.contains("history --init"),
+            "{e}"
+        );
         Store::create(&p).unwrap();
         assert!(Store::create(&p).is_err());
         Store::open(&p).unwrap();
         std::fs::write(&p, b"not a database at all, just text").unwrap();
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("损坏"), "{e}");
+    }
+
+    #[test]
+    fn creation_is_atomic_and_a_blank_store_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        // What a kill during creation used to leave: a file with no tables.
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 1")
+            .unwrap();
+        assert!(Store::is_blank(&p));
+        let e = Store::open(&p).err().unwrap().to_string();
+        assert!(e.contains("--init"), "{e}");
+        let mut s = Store::create(&p).unwrap();
+        let id = s.begin().unwrap().store_id().unwrap();
+        assert!(!id.is_empty());
+        assert!(!Store::is_blank(&p));
+        assert!(Store::create(&p).is_err(), "a store with content is kept");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["h.sqlite"], "no temporary file left");
+    }
+
+    #[test]
+    fn recording_the_same_decisions_twice_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(&dir.path().join("h.sqlite")).unwrap();
+        let tx = s.begin().unwrap();
+        let d = |v: &str| Decision {
+            month: "2020-03".into(),
+            hh_id: "A".into(),
+            decision: v.into(),
+            method: None,
+            by: "张三".into(),
+            at: "2020-03-25".into(),
+            source: "f.xlsx#农户!3".into(),
+        };
+        assert_eq!(tx.record_decisions(&[d("纳入监测")]).unwrap(), 1);
+        assert_eq!(tx.record_decisions(&[d("纳入监测")]).unwrap(), 0);
+        assert_eq!(tx.record_decisions(&[d("不纳入")]).unwrap(), 1);
+        assert_eq!(tx.reader().decisions_of("A").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_unknown_status_read_back_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(&dir.path().join("h.sqlite")).unwrap();
+        let tx = s.begin().unwrap();
+        tx.tx
+            .execute(
+                "INSERT INTO assessments(month, hh_id, status, at_risk, quiet_months, causes, triggers)
+                 VALUES ('2020-03', 'A', '持续监?', 0, 0, '[]', '[]')",
+                [],
+            )
+            .unwrap();
+        let e = tx.previous("2020-04").err().unwrap();
+        assert_eq!(e.exit_code(), 8);
+        assert!(e.to_string().contains("损坏"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! [`validate`]/[`normalize`] (typed households, members, expense records,
 //! data problems) → [`assess`] with [`rules`] (policy as data) →
 //! [`report`] (ledger and annex forms) and a `summary.json`, orchestrated
-//! by [`run`].
+//! by [`run`], which [`publish`]es a month's folder together with the
+//! [`history`] store's commit. [`decide`] reads a filled 研判表 back;
+//! [`cases`] runs the test households beside each rule file.
 
 pub mod assess;
 pub mod cases;
@@ -15,6 +17,7 @@ pub mod history;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
+pub mod publish;
 pub mod report;
 pub mod rules;
 pub mod run;

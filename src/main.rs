@@ -191,7 +191,6 @@ fn cmd_run(
     let outcome = run(
         &plan,
         &RunOptions {
-            month: inputs.month.clone(),
             quiet: inputs.quiet,
             force,
         },
@@ -233,6 +232,9 @@ fn cmd_run(
         );
     }
     println!("结果已写入：{}", outcome.dir.display());
+    for w in &outcome.warnings {
+        eprintln!("提醒：{w}");
+    }
     if !outcome.stale_later_months.is_empty() {
         eprintln!(
             "注意：以后的月份（{}）是按重跑前的结果推算的，请按顺序重跑这些月份。",
@@ -244,8 +246,8 @@ fn cmd_run(
 
 fn cmd_check(inputs: &Inputs) -> Result<u8, MonitorError> {
     let plan = inputs.plan(None, None)?;
-    let month = &inputs.month;
-    let r = monitor::run::check(&plan, month, inputs.quiet)?;
+    let month = plan.month.format("%Y-%m").to_string();
+    let r = monitor::run::check(&plan, inputs.quiet)?;
     println!(
         "{month} 输入检查：农户 {} 户，家庭成员 {} 人，支出记录 {} 条；按规则将有 {} 户触发预警。",
         r.households, r.members, r.expenses, r.at_risk
@@ -308,6 +310,12 @@ fn cmd_decide(
         r.recorded,
         parts.join("，")
     );
+    if r.already > 0 {
+        println!(
+            "另有 {} 条结论与已记录的相同（同一份研判表重复提交），未重复记录。",
+            r.already
+        );
+    }
     for w in &r.warnings {
         eprintln!("提醒：{w}");
     }
@@ -340,7 +348,9 @@ fn cmd_history(
     let mut s = monitor::history::Store::open(&store)?;
     // Finish or undo a run that was killed, unless one is running now.
     if let Ok(tx) = s.begin() {
-        monitor::run::recover(&out, &tx.reader())?;
+        for w in monitor::run::recover(&out, &tx)? {
+            eprintln!("提醒：{w}");
+        }
         tx.commit()?;
     }
     let r = s.reader();

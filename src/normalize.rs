@@ -364,6 +364,30 @@ pub fn parse_month(s: &str) -> Result<(NaiveDate, NaiveDate), String> {
     Ok((d, month_end(d)))
 }
 
+/// A month given by the user (command line, folder names): exactly
+/// `YYYY-MM` in ASCII digits, month 01–12. Only the value returned (the
+/// first day) is ever put into paths, never the text given.
+pub fn parse_month_arg(s: &str) -> Result<NaiveDate, String> {
+    let b = s.as_bytes();
+    let shape =
+        b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
+    let err = || {
+        format!(
+            "月份“{}”格式不对：应写成“年-月”，四位年份和两位月份，例如 2020-03",
+            crate::error::shorten(s)
+        )
+    };
+    if !shape {
+        return Err(err());
+    }
+    let y: i32 = s[..4].parse().map_err(|_| err())?;
+    let m: u32 = s[5..].parse().map_err(|_| err())?;
+    if !(1900..=2100).contains(&y) {
+        return Err(err());
+    }
+    NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(err)
+}
+
 pub fn month_end(d: NaiveDate) -> NaiveDate {
     let (y, m) = if d.month() == 12 {
         (d.year() + 1, 1)
@@ -525,6 +549,27 @@ mod tests {
             NaiveDate::from_ymd_opt(2020, 2, 29).unwrap()
         );
         assert!(parse_month("March").is_err());
+    }
+
+    #[test]
+    fn months_given_by_the_user_are_exactly_yyyy_mm() {
+        assert_eq!(
+            parse_month_arg("2020-03").unwrap(),
+            NaiveDate::from_ymd_opt(2020, 3, 1).unwrap()
+        );
+        for bad in [
+            "2020-3",
+            "2020-03/../../x",
+            "２０２０-０３",
+            "2020-03;rm -rf /",
+            "2020-13",
+            "-2020-03",
+            "202003",
+            "2020-00",
+            "",
+        ] {
+            assert!(parse_month_arg(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,6 @@ use crate::config::Plan;
 use crate::error::{MonitorError, Result};
 use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
 use crate::model::{DataIssue, MonthData};
-use crate::normalize::parse_month;
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
 use crate::validate::load_month;
@@ -141,7 +140,6 @@ pub struct RulesetOut {
 }
 
 pub struct RunOptions {
-    pub month: String,
     pub quiet: bool,
     /// Allow running a month earlier than one already run.
     pub force: bool,
@@ -152,28 +150,17 @@ pub struct Outcome {
     pub summary: Summary,
     /// Later months whose results no longer follow from this one (after --force).
     pub stale_later_months: Vec<String>,
+    /// Done, but worth telling the clerk (a folder left to clean up, …).
+    pub warnings: Vec<String>,
 }
 
-/// Name of the file in each month folder that ties it to its store record.
-pub const RUN_MARK: &str = ".monitor-run";
-
-/// Fault injection for the crash tests: `MONITOR_FAULT=<point>` aborts the
-/// process there (as a kill would), `MONITOR_FAULT=pause:<point>` sleeps.
-fn fault_point(name: &str) {
-    if let Ok(v) = std::env::var("MONITOR_FAULT") {
-        if v == name {
-            std::process::abort();
-        }
-        if v.strip_prefix("pause:") == Some(name) {
-            std::thread::sleep(std::time::Duration::from_secs(120));
-        }
-    }
-}
+use crate::publish::fault_point;
+pub use crate::publish::{recover, RUN_MARK};
 
 /// Open the store, creating it only on a workspace's very first run: when
 /// month folders already exist, a missing store means lost history.
 pub fn open_store(store: &Path, out: &Path) -> Result<Store> {
-    if store.exists() {
+    if store.exists() && !Store::is_blank(store) {
         return Store::open(store);
     }
     let previous: Vec<String> = std::fs::read_dir(out)
@@ -188,7 +175,7 @@ pub fn open_store(store: &Path, out: &Path) -> Result<Store> {
         return Err(MonitorError::Store {
             path: store.to_path_buf(),
             msg: format!(
-                "监测历史库不存在，但输出目录 {} 中已有 {} 等月份的结果：历史库可能被删除或移动。请找回该文件；确需从头开始时先执行 monitor history init",
+                "监测历史库不存在，但输出目录 {} 中已有 {} 等月份的结果：历史库可能被删除或移动。请找回该文件；确需从头开始时先执行 monitor history --init（以前各月的结果文件夹会保留，不会被删除）",
                 out.display(),
                 previous.join("、")
             ),
@@ -199,7 +186,7 @@ pub fn open_store(store: &Path, out: &Path) -> Result<Store> {
 
 /// Run one month.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
-    let (month, _) = parse_month(&opts.month).map_err(MonitorError::Config)?;
+    let month = plan.month;
     let month_key = month.format("%Y-%m").to_string();
     let progress = Progress::new(opts.quiet);
     progress.stage("读取规则");
@@ -213,7 +200,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     })?;
     let mut store = open_store(&plan.store, &plan.out)?;
     let tx = store.begin()?;
-    recover(&plan.out, &tx.reader())?;
+    let recovered = recover(&plan.out, &tx)?;
+    let store_id = tx.store_id()?;
     let later = tx.later_months(&month_key)?;
     if !later.is_empty() && !opts.force {
         return Err(MonitorError::Refused(format!(
@@ -330,7 +318,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         msg: e.to_string(),
     };
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{month_key}.tmp-"))
+        .prefix(&crate::publish::tmp_prefix(&month_key, &store_id))
         .tempdir_in(out)
         .map_err(|e| oerr(out, e))?;
     let mut rows: Vec<RiskRow> = data
@@ -400,41 +388,21 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
     fault_point("before_publish");
 
-    // Publish: set the old folder aside, move the new one in, commit, clean up.
-    let final_dir = out.join(&month_key);
-    let old = old_dir(out, &month_key);
-    if final_dir.exists() {
-        std::fs::rename(&final_dir, &old).map_err(|e| MonitorError::Output {
-            path: final_dir.clone(),
-            msg: format!(
-                "无法替换上次的结果（{e}）；若其中的文件正在 Excel 或 WPS 中打开，请先关闭后再运行"
-            ),
-        })?;
-    }
-    fault_point("after_set_aside");
-    if let Err(e) = std::fs::rename(tmp.path(), &final_dir) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, &final_dir);
-        }
-        return Err(oerr(&final_dir, e));
-    }
-    fault_point("after_swap");
-    if let Err(e) = tx.commit() {
-        let _ = std::fs::remove_dir_all(&final_dir);
-        if old.exists() {
-            let _ = std::fs::rename(&old, &final_dir);
-        }
-        return Err(e);
-    }
-    fault_point("after_commit");
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| oerr(&old, e))?;
-    }
+    let mut warnings = recovered;
+    warnings.extend(crate::publish::publish(
+        out,
+        &month_key,
+        tmp.path(),
+        tx,
+        &store_id,
+        &run_id,
+    )?);
     progress.finish();
     Ok(Outcome {
-        dir: final_dir,
+        dir: out.join(&month_key),
         summary,
         stale_later_months: later,
+        warnings,
     })
 }
 
@@ -478,8 +446,8 @@ pub struct CheckReport {
 
 /// Read and assess a month without touching the store or the outputs, so
 /// township staff can check their exports before the monthly run.
-pub fn check(plan: &Plan, month: &str, quiet: bool) -> Result<CheckReport> {
-    let (m, _) = parse_month(month).map_err(MonitorError::Config)?;
+pub fn check(plan: &Plan, quiet: bool) -> Result<CheckReport> {
+    let m = plan.month;
     let progress = Progress::new(quiet);
     let rs = RuleSet::load(&plan.rules)?;
     rs.check_month(m)?;
@@ -699,64 +667,4 @@ fn build_summary(
             })
             .collect(),
     }
-}
-
-fn old_dir(out: &Path, month_key: &str) -> PathBuf {
-    out.join(format!(".{month_key}.old"))
-}
-
-fn read_mark(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join(RUN_MARK)).ok()
-}
-
-/// Bring the output folder back in line with the store after a run that
-/// was killed: a month folder whose run the store never committed is
-/// removed and the set-aside previous folder restored; temporary folders
-/// are cleared. Called with the workspace lock held.
-pub fn recover(out: &Path, store: &history::Reader) -> Result<()> {
-    let io = |p: &Path, e: std::io::Error| MonitorError::Output {
-        path: p.to_path_buf(),
-        msg: format!("恢复上次中断的运行时出错：{e}"),
-    };
-    let Ok(rd) = std::fs::read_dir(out) else {
-        return Ok(());
-    };
-    let mut names: Vec<String> = rd
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    for name in &names {
-        let path = out.join(name);
-        if name.starts_with('.') && name.contains(".tmp-") {
-            std::fs::remove_dir_all(&path).map_err(|e| io(&path, e))?;
-            continue;
-        }
-        // A month folder: `YYYY-MM`, possibly with a set-aside `.YYYY-MM.old`.
-        let month = match name.strip_prefix('.').and_then(|n| n.strip_suffix(".old")) {
-            Some(m) => m.to_string(),
-            None if parse_month(name).is_ok() && name.len() == 7 => name.clone(),
-            None => continue,
-        };
-        let final_dir = out.join(&month);
-        let old = old_dir(out, &month);
-        let committed = store.run_id(&month)?;
-        let current_ok = final_dir.exists()
-            && read_mark(&final_dir).is_some_and(|m| Some(&m) == committed.as_ref());
-        let current_uncommitted = final_dir.exists()
-            && read_mark(&final_dir).is_some_and(|m| Some(&m) != committed.as_ref());
-        if old.exists() {
-            if current_ok {
-                std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
-            } else {
-                if final_dir.exists() {
-                    std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
-                }
-                std::fs::rename(&old, &final_dir).map_err(|e| io(&old, e))?;
-            }
-        } else if current_uncommitted {
-            std::fs::remove_dir_all(&final_dir).map_err(|e| io(&final_dir, e))?;
-        }
-    }
-    Ok(())
 }

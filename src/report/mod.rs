@@ -213,21 +213,26 @@ pub fn money_f64(d: Decimal) -> f64 {
     crate::normalize::round2(d).to_f64().unwrap_or(0.0)
 }
 
-/// Excel sheet names: at most 31 characters, none of `[]:*?/\`, unique.
+/// Excel sheet names from any text: at most 31 characters, none of
+/// `[]:*?/\` or control characters, no `'` at either end, not "History",
+/// and unique ignoring case (Excel compares names case-insensitively,
+/// non-ASCII letters included).
 pub fn sheet_name(base: &str, used: &mut Vec<String>) -> String {
     let clean: String = base
         .chars()
+        .filter(|c| !c.is_control())
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
-        .take(28)
         .collect();
-    let clean = if clean.is_empty() {
-        "Sheet".to_string()
-    } else {
-        clean
+    let clean: String = clean.trim_matches(['\'', ' ']).chars().take(28).collect();
+    let clean = match clean.trim_matches('\'') {
+        "" => "Sheet".to_string(),
+        t if t.eq_ignore_ascii_case("history") => format!("{t}_"),
+        t => t.to_string(),
     };
+    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
     let mut name = clean.clone();
     let mut n = 2;
-    while used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
+    while used.iter().any(|u| same(u, &name)) {
         name = format!("{clean}{n}");
         n += 1;
     }
@@ -316,5 +321,17 @@ mod tests {
         assert_eq!(sheet_name("勐遮镇", &mut used), "勐遮镇2");
         assert_eq!(sheet_name("a/b:c", &mut used), "a_b_c");
         assert!(sheet_name(&"长".repeat(40), &mut used).chars().count() <= 31);
+        // Names Excel refuses, from 乡镇 names as typed.
+        assert_eq!(sheet_name("'东乡'", &mut used), "东乡");
+        assert_eq!(sheet_name("Ä镇", &mut used), "Ä镇");
+        assert_eq!(sheet_name("ä镇", &mut used), "ä镇2");
+        assert_eq!(sheet_name("History", &mut used), "History_");
+        assert_eq!(sheet_name("\u{7}'", &mut used), "Sheet");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        for n in &used {
+            wb.add_worksheet()
+                .set_name(n)
+                .expect("Excel accepts the name");
+        }
     }
 }

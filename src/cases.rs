@@ -101,9 +101,14 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
         path: cp.clone(),
         msg,
     };
-    let text = std::fs::read_to_string(&cp)
-        .map_err(|e| err(format!("找不到或无法读取测试用例文件：{e}")))?;
-    let file: CaseFile = toml::from_str(&text).map_err(|e| err(format!("格式错误：{e}")))?;
+    let text = std::fs::read_to_string(&cp).map_err(|e| {
+        err(format!(
+            "找不到或无法读取测试用例文件：{}",
+            crate::error::io_detail(&e)
+        ))
+    })?;
+    let file: CaseFile =
+        toml::from_str(&text).map_err(|e| err(crate::error::toml_error(&text, &e)))?;
     let mut results = Vec::new();
     let mut fired_any: std::collections::HashSet<String> = Default::default();
     for c in &file.cases {

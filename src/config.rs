@@ -111,10 +111,20 @@ pub fn load(path: Option<&Path>) -> Result<(ConfigFile, PathBuf)> {
         }
         return Ok((ConfigFile::default(), PathBuf::from(".")));
     }
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| MonitorError::Config(format!("无法读取“{}”：{e}", file.display())))?;
-    let cfg: ConfigFile = toml::from_str(&text)
-        .map_err(|e| MonitorError::Config(format!("“{}”格式错误：{e}", file.display())))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        MonitorError::Config(format!(
+            "无法读取“{}”：{}",
+            file.display(),
+            crate::error::io_detail(&e)
+        ))
+    })?;
+    let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+        MonitorError::Config(format!(
+            "“{}”{}",
+            file.display(),
+            crate::error::toml_error(&text, &e)
+        ))
+    })?;
     let base = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

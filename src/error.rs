@@ -131,6 +131,43 @@ pub fn shorten(s: &str) -> String {
     out
 }
 
+/// A file-system error in the clerk's words, with the system's text after.
+pub fn io_detail(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    let what = match e.kind() {
+        PermissionDenied => "没有读写权限，或文件正被其他程序（如 Excel、WPS）占用",
+        NotFound => "路径不存在",
+        StorageFull => "磁盘已满，请腾出空间",
+        AlreadyExists => "同名文件已存在",
+        ReadOnlyFilesystem => "磁盘只读",
+        _ => "读写文件失败",
+    };
+    format!("{what}（技术信息：{e}）")
+}
+
+/// An xlsx writer error in the clerk's words.
+pub fn xlsx_detail(e: &dyn std::fmt::Display) -> String {
+    format!("生成表格文件时出错，请检查磁盘空间和写入权限后重新运行（技术信息：{e}）")
+}
+
+/// A TOML error in the clerk's words: where (line and column) and what to
+/// check, with the parser's own text after.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let place = e
+        .span()
+        .map(|sp| {
+            let before = &text[..sp.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("第{line}行第{col}列附近")
+        })
+        .unwrap_or_default();
+    format!(
+        "{place}格式不对：请检查该处的引号、等号、方括号是否成对，键名是否写错（技术信息：{}）",
+        e.message().trim()
+    )
+}
+
 thread_local! {
     static QUIET_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -180,6 +217,15 @@ mod tests {
         assert!(s.chars().count() < 70, "{s}");
         assert!(s.contains("40000"), "{s}");
         assert_eq!(shorten("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+    }
+
+    #[test]
+    fn toml_errors_say_where_in_chinese() {
+        let text = "[run]\nrules = \"a.toml\"\nout = \n";
+        let e = toml::from_str::<toml::Table>(text).unwrap_err();
+        let m = toml_error(text, &e);
+        assert!(m.starts_with("第3行"), "{m}");
+        assert!(m.contains("格式不对"), "{m}");
     }
 
     #[test]

@@ -453,9 +453,13 @@ impl Store {
             .map_err(|e| dberr(path, e))?;
         // A second run is refused rather than queued behind a long one.
         conn.busy_timeout(std::time::Duration::from_millis(300))
-            .map_err(|e| serr(path, e))?;
-        let damaged =
-            |e: &dyn std::fmt::Display| serr(path, format!("文件已损坏或不是监测历史库：{e}"));
+            .map_err(|e| dberr(path, e))?;
+        let damaged = |e: &dyn std::fmt::Display| {
+            serr(
+                path,
+                format!("文件已损坏或不是监测历史库，请从备份恢复该文件（技术信息：{e}）"),
+            )
+        };
         let ok: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| damaged(&e))?;
@@ -620,6 +624,22 @@ impl Tx<'_> {
             conn: &self.tx,
             path: &self.path,
         }
+    }
+
+    /// (month, households, households warned) of the latest month run
+    /// before `month`.
+    pub fn previous_share(&self, month: &str) -> Result<Option<(String, i64, i64)>> {
+        q!(
+            self,
+            self.tx
+                .query_row(
+                    "SELECT month, count(*), COALESCE(sum(at_risk), 0) FROM assessments
+                     WHERE month = (SELECT MAX(month) FROM runs WHERE month < ?1) GROUP BY month",
+                    params![month],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+        )
     }
 
     /// Months already run after `month`.

@@ -145,8 +145,122 @@ const EXIT_CASES_FAILED: u8 = 10;
 const EXIT_DATA_PROBLEMS: u8 = 11;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.cmd {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    // A panic anywhere is reported in Chinese with its own exit code; the
+    // run's atomic publication means nothing was changed.
+    let result = monitor::error::catch_panic(|| dispatch(cli))
+        .unwrap_or_else(|p| Err(MonitorError::Internal(p)));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("错误：{e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Help in Chinese: headings, the help/version flags, the usage line.
+fn localize(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let mut cmd = cmd
+        .help_template("{about-with-newline}\n用法：{usage}\n\n{all-args}{after-help}")
+        .next_help_heading("选项")
+        .subcommand_help_heading("命令")
+        .subcommand_value_name("命令")
+        .disable_help_subcommand(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .mut_args(|a| a.help_heading("选项"));
+    for n in names {
+        cmd = cmd.mut_subcommand(n, localize);
+    }
+    cmd
+}
+
+fn localized_command() -> clap::Command {
+    use clap::{Arg, ArgAction, CommandFactory};
+    localize(Cli::command())
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .help("显示帮助")
+                .action(ArgAction::Help)
+                .global(true),
+        )
+        .arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .help("显示版本")
+                .action(ArgAction::Version),
+        )
+}
+
+/// Parse the command line; clap's own errors are put in Chinese (exit 2).
+fn parse_cli() -> Result<Cli, ExitCode> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::FromArgMatches;
+    let parsed = localized_command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let e = match parsed {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return Err(ExitCode::SUCCESS);
+    }
+    let ctx = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join("、"),
+        _ => String::new(),
+    };
+    let arg = ctx(ContextKind::InvalidArg);
+    let value = ctx(ContextKind::InvalidValue);
+    let msg = match e.kind() {
+        ErrorKind::UnknownArgument => format!(
+            "不认识的参数“{arg}”{}",
+            if arg.starts_with('-') && arg[1..].starts_with(|c: char| c.is_ascii_digit()) {
+                "（以“-”开头的值请写成 --month=值 的形式；月份应写成 2020-03）"
+            } else {
+                ""
+            }
+        ),
+        ErrorKind::InvalidSubcommand => format!(
+            "不认识的命令“{}”；可用命令：run、check、decide、history、rules",
+            ctx(ContextKind::InvalidSubcommand)
+        ),
+        ErrorKind::MissingRequiredArgument => format!("缺少必需的参数：{arg}"),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "缺少命令：可用命令 run、check、decide、history、rules".to_string()
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation if value.is_empty() => {
+            format!("参数“{arg}”后面缺少取值")
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            format!("参数“{arg}”的取值“{value}”不对")
+        }
+        ErrorKind::ArgumentConflict => format!("参数“{arg}”不能和其他参数同时使用"),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => {
+            format!("参数“{arg}”给了太多次或太多取值：“{value}”")
+        }
+        ErrorKind::InvalidUtf8 => "命令行参数中有无法识别的字符".to_string(),
+        _ => "命令行参数有误".to_string(),
+    };
+    eprintln!("错误：{msg}。用法见 monitor --help（各命令见 monitor 命令 --help）");
+    Err(ExitCode::from(2))
+}
+
+fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
+    match cli.cmd {
         Cmd::Run {
             inputs,
             out,
@@ -171,13 +285,6 @@ fn main() -> ExitCode {
         Cmd::Rules {
             cmd: RulesCmd::Test { paths },
         } => cmd_rules_test(paths),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("错误：{e}");
-            ExitCode::from(e.exit_code() as u8)
-        }
     }
 }
 

@@ -288,7 +288,7 @@ impl RuleSet {
             err(if e.kind() == std::io::ErrorKind::NotFound {
                 "规则文件不存在".into()
             } else {
-                format!("无法读取：{e}")
+                format!("无法读取：{}", crate::error::io_detail(&e))
             })
         })?;
         Self::parse(&text, path)
@@ -299,7 +299,8 @@ impl RuleSet {
             path: path.to_path_buf(),
             msg,
         };
-        let def: RuleFileDef = toml::from_str(text).map_err(|e| err(format!("格式错误：{e}")))?;
+        let def: RuleFileDef =
+            toml::from_str(text).map_err(|e| err(crate::error::toml_error(text, &e)))?;
         let mut rules = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for r in def.rules {

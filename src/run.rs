@@ -128,6 +128,8 @@ pub struct Summary {
     pub counts: Counts,
     pub trend: Vec<TrendPoint>,
     pub outputs: Vec<String>,
+    /// Things to check before reporting this month's lists upward.
+    pub warnings: Vec<String>,
     pub households: Vec<HouseholdOut>,
 }
 
@@ -196,7 +198,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     // Take the workspace lock before reading, so a second run stops at once.
     std::fs::create_dir_all(&plan.out).map_err(|e| MonitorError::Output {
         path: plan.out.clone(),
-        msg: e.to_string(),
+        msg: format!("无法建立输出目录：{}", crate::error::io_detail(&e)),
     })?;
     let mut store = open_store(&plan.store, &plan.out)?;
     let tx = store.begin()?;
@@ -315,7 +317,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let out = &plan.out;
     let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
         path: p.to_path_buf(),
-        msg: e.to_string(),
+        msg: crate::error::io_detail(&e),
     };
     let tmp = tempfile::Builder::new()
         .prefix(&crate::publish::tmp_prefix(&month_key, &store_id))
@@ -353,7 +355,21 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 &b.h.id,
             ))
     });
-    let issues = issues_with_unassessed(&data, &assessments);
+    let mut issues = issues_with_unassessed(&data, &assessments);
+    let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
+    if let Some(w) = &jump {
+        issues.insert(
+            0,
+            DataIssue {
+                loc: crate::error::Location::file(
+                    plan.inputs.households.path.display().to_string(),
+                ),
+                value: String::new(),
+                severity: "存疑",
+                reason: w.clone(),
+            },
+        );
+    }
     let outputs = write_outputs(
         tmp.path(),
         &ctx,
@@ -366,7 +382,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             households_read: data.households.len(),
             issues: &issues,
         },
-    )?;
+    )
+    .map_err(|e| shown_in_place(e, tmp.path(), &out.join(&month_key)))?;
     let summary = build_summary(
         &month_key,
         &rs,
@@ -378,9 +395,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         trend,
         outputs,
     );
+    let mut summary = summary;
+    summary.warnings.extend(jump.clone());
     let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
-        path: tmp.path().join(SUMMARY_FILE),
-        msg: e.to_string(),
+        path: out.join(&month_key).join(SUMMARY_FILE),
+        msg: format!("生成 summary.json 时出错（技术信息：{e}）"),
     })?;
     std::fs::write(tmp.path().join(SUMMARY_FILE), json + "\n")
         .map_err(|e| oerr(&tmp.path().join(SUMMARY_FILE), e))?;
@@ -389,6 +408,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     fault_point("before_publish");
 
     let mut warnings = recovered;
+    warnings.extend(jump);
     warnings.extend(crate::publish::publish(
         out,
         &month_key,
@@ -404,6 +424,21 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         stale_later_months: later,
         warnings,
     })
+}
+
+/// An output error names the file where the clerk will look for it, not
+/// the temporary folder it was being written in.
+fn shown_in_place(e: MonitorError, tmp: &Path, final_dir: &Path) -> MonitorError {
+    match e {
+        MonitorError::Output { path, msg } => MonitorError::Output {
+            path: path
+                .strip_prefix(tmp)
+                .map(|rel| final_dir.join(rel))
+                .unwrap_or(path),
+            msg,
+        },
+        other => other,
+    }
 }
 
 /// Read the month's inputs and assess every household.
@@ -459,6 +494,24 @@ pub fn check(plan: &Plan, quiet: bool) -> Result<CheckReport> {
         expenses: data.expenses.len(),
         at_risk: assessments.iter().filter(|a| a.at_risk()).count(),
         issues: issues_with_unassessed(&data, &assessments),
+    })
+}
+
+/// A share of households warned far above last month's usually means an
+/// input was read wrongly (a column lost, amounts in 万元): say so loudly.
+fn share_jump(prev: &Option<(String, i64, i64)>, assessments: &[Assessment]) -> Option<String> {
+    let (month, households, warned) = prev.as_ref()?;
+    if *households == 0 || assessments.is_empty() {
+        return None;
+    }
+    let now = assessments.iter().filter(|a| a.at_risk()).count() as f64 / assessments.len() as f64;
+    let before = *warned as f64 / *households as f64;
+    (now >= 2.0 * before && now - before >= 0.10).then(|| {
+        format!(
+            "本月触发预警的户占 {:.1}%，而 {month} 只占 {:.1}%：比例突然大幅升高，常见原因是某个收入列没有读到或金额单位不一致。请先核对输入表和“数据问题”，确认无误后再上报",
+            now * 100.0,
+            before * 100.0
+        )
     })
 }
 
@@ -634,6 +687,7 @@ fn build_summary(
         counts,
         trend,
         outputs,
+        warnings: Vec::new(),
         households: rows
             .iter()
             .map(|r| HouseholdOut {

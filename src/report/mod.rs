@@ -196,14 +196,14 @@ pub fn new_workbook(month: NaiveDate, title: &str) -> Workbook {
 pub fn save(wb: &mut Workbook, path: &Path) -> Result<()> {
     wb.save(path).map_err(|e| MonitorError::Output {
         path: path.to_path_buf(),
-        msg: e.to_string(),
+        msg: crate::error::xlsx_detail(&e),
     })
 }
 
 pub fn xerr(path: &Path) -> impl Fn(XlsxError) -> MonitorError + '_ {
     move |e| MonitorError::Output {
         path: path.to_path_buf(),
-        msg: e.to_string(),
+        msg: crate::error::xlsx_detail(&e),
     }
 }
 

@@ -3,7 +3,7 @@
 //! next month's run follows them. A file with any wrong row records nothing.
 
 use crate::error::{Location, MonitorError, Result};
-use crate::history::{decision_applies, Decision, Store, DECISIONS, METHODS};
+use crate::history::{decision_applies, Decision, Status, Store, DECISIONS, METHODS};
 use crate::ingest::{locate, read_grids, FieldSpec, Table};
 use crate::normalize::{parse_ident, parse_month};
 use std::collections::{BTreeMap, HashMap};
@@ -66,6 +66,57 @@ pub fn decide(
     let statuses = tx.statuses(&month)?;
     let grids: Vec<Arc<crate::ingest::Grid>> =
         read_grids(file)?.into_iter().map(Arc::new).collect();
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let form = read_form(
+        &file.display().to_string(),
+        &grids,
+        &month,
+        &statuses,
+        &Signed { by, at: &now },
+    )?;
+    warnings.extend(form.warnings);
+    let decisions = form.decisions;
+    let new = tx.record_decisions(&decisions)?;
+    let later_months = tx.later_months(&month)?;
+    tx.commit()?;
+    crate::publish::fault_point("decide_after_commit");
+    let mut by_decision = BTreeMap::new();
+    for d in &decisions {
+        *by_decision.entry(d.decision.clone()).or_default() += 1;
+    }
+    Ok(DecideOutcome {
+        month,
+        recorded: new,
+        already: decisions.len() - new,
+        by_decision,
+        later_months,
+        warnings,
+    })
+}
+
+/// Who records a form's conclusions, and when.
+pub struct Signed<'a> {
+    pub by: &'a str,
+    pub at: &'a str,
+}
+
+/// What a filled 研判表 says, checked row by row.
+pub struct Form {
+    pub decisions: Vec<Decision>,
+    pub warnings: Vec<String>,
+}
+
+/// Read the conclusions of a filled 研判表 (`grids`, shown as `file`) for
+/// `month`, against the statuses stored for that month. Any wrong row makes
+/// the whole form an error listing every problem with sheet, row, column.
+pub fn read_form(
+    file: &str,
+    grids: &[Arc<crate::ingest::Grid>],
+    month: &str,
+    statuses: &HashMap<String, (Status, Option<String>)>,
+    signed: &Signed,
+) -> Result<Form> {
+    let mut warnings: Vec<String> = Vec::new();
     let tables: Vec<Table> = grids
         .iter()
         .filter_map(|g| locate(std::slice::from_ref(g), SPECS, None).ok())
@@ -75,14 +126,14 @@ pub fn decide(
         locate(&grids, SPECS, None)?;
     }
     // The form says which month it is for (“2020年3月” under the title).
-    for g in &grids {
+    for g in grids {
         for r in 0..g.rows.len().min(3) {
             for c in &g.rows[r] {
                 if let Some(m) = month_in(&c.text()) {
                     if m != month {
                         return Err(MonitorError::input(
                             Location {
-                                file: file.display().to_string(),
+                                file: file.to_string(),
                                 sheet: g.sheet.clone(),
                                 row: Some(r as u32 + 1),
                                 col: None,
@@ -94,7 +145,6 @@ pub fn decide(
             }
         }
     }
-    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let mut errors: Vec<String> = Vec::new();
     let mut seen: HashMap<String, (String, String)> = HashMap::new();
     let mut decisions = Vec::new();
@@ -198,19 +248,19 @@ pub fn decide(
             }
             seen.insert(id.clone(), (value.clone(), here.clone()));
             decisions.push(Decision {
-                month: month.clone(),
+                month: month.to_string(),
                 hh_id: id,
                 decision: value,
                 method,
-                by: by.to_string(),
-                at: now.clone(),
-                source: format!("{}#{here}", file.display()),
+                by: signed.by.to_string(),
+                at: signed.at.to_string(),
+                source: format!("{}#{here}", file),
             });
         }
     }
     if !errors.is_empty() {
         return Err(MonitorError::input(
-            Location::file(file.display().to_string()),
+            Location::file(file.to_string()),
             format!(
                 "研判表中有 {} 处错误，未记录任何结论：\n  {}",
                 errors.len(),
@@ -220,24 +270,12 @@ pub fn decide(
     }
     if decisions.is_empty() {
         return Err(MonitorError::input(
-            Location::file(file.display().to_string()),
+            Location::file(file.to_string()),
             "研判表中没有填写任何研判结论",
         ));
     }
-    let new = tx.record_decisions(&decisions)?;
-    let later_months = tx.later_months(&month)?;
-    tx.commit()?;
-    crate::publish::fault_point("decide_after_commit");
-    let mut by_decision = BTreeMap::new();
-    for d in &decisions {
-        *by_decision.entry(d.decision.clone()).or_default() += 1;
-    }
-    Ok(DecideOutcome {
-        month,
-        recorded: new,
-        already: decisions.len() - new,
-        by_decision,
-        later_months,
+    Ok(Form {
+        decisions,
         warnings,
     })
 }

@@ -298,7 +298,106 @@ fn guarded<T>(shown: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     })
 }
 
+/// Empty cells a legacy .xls may make the reader allocate (its reader
+/// holds each sheet as a full grid from the first to the farthest cell).
+const XLS_SPARSE_BUDGET: u64 = 2_000_000;
+
+/// Refuse a legacy .xls whose cells are spread far apart (a stray cell at
+/// IV65536 would cost a grid of 16 million cells), by reading the cell
+/// records' positions before the reader builds its grids.
+fn check_xls_extent(bytes: &[u8], shown: &str) -> Result<()> {
+    let Ok(mut c) = cfb::CompoundFile::open(std::io::Cursor::new(bytes)) else {
+        return Ok(()); // the reader reports what is wrong
+    };
+    let mut stream = Vec::new();
+    let read = ["/Workbook", "/Book"].iter().any(|name| {
+        c.open_stream(name)
+            .and_then(|mut s| std::io::Read::read_to_end(&mut s, &mut stream))
+            .is_ok()
+    });
+    if !read {
+        return Ok(());
+    }
+    match xls_excess(&stream) {
+        Some((excess, (r, col))) if excess > XLS_SPARSE_BUDGET => Err(MonitorError::input(
+            Location {
+                file: shown.to_string(),
+                sheet: None,
+                row: Some(r + 1),
+                col: Some(col),
+            },
+            "旧版xls文件中有远离表格数据的单元格（最远到所示的行、列），读取它需要过多内存；请删除这些单元格，或用Excel/WPS另存为xlsx后再运行",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Over the sheets of a BIFF stream: the empty cells inside each sheet's
+/// bounding box, and the farthest row and column seen.
+fn xls_excess(stream: &[u8]) -> Option<(u64, (u32, u32))> {
+    #[derive(Default)]
+    struct Bounds {
+        cells: u64,
+        rows: Option<(u32, u32)>,
+        cols: Option<(u32, u32)>,
+    }
+    impl Bounds {
+        fn add(&mut self, r: u32, c: u32) {
+            self.cells += 1;
+            let widen = |b: Option<(u32, u32)>, v: u32| {
+                Some(b.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+            };
+            self.rows = widen(self.rows, r);
+            self.cols = widen(self.cols, c);
+        }
+        fn excess(&self) -> u64 {
+            match (self.rows, self.cols) {
+                (Some((r0, r1)), Some((c0, c1))) => {
+                    (u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1)
+                        - self
+                            .cells
+                            .min((u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1))
+                }
+                _ => 0,
+            }
+        }
+    }
+    let (mut total, mut sheet, mut far) = (0u64, Bounds::default(), (0u32, 0u32));
+    let mut i = 0usize;
+    while i + 4 <= stream.len() {
+        let typ = u16::from_le_bytes([stream[i], stream[i + 1]]);
+        let len = usize::from(u16::from_le_bytes([stream[i + 2], stream[i + 3]]));
+        let data = stream.get(i + 4..i + 4 + len)?;
+        i += 4 + len;
+        let at = |k: usize| {
+            data.get(k..k + 2)
+                .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        match typ {
+            0x0809 => total += std::mem::take(&mut sheet).excess(), // BOF: a new sheet
+            0x0006 | 0x00FD | 0x0203 | 0x027E | 0x0205 | 0x0204 | 0x00D6 => {
+                if let (Some(r), Some(c)) = (at(0), at(2)) {
+                    sheet.add(r, c);
+                    far = (far.0.max(r), far.1.max(c));
+                }
+            }
+            0x00BD if len >= 6 => {
+                if let (Some(r), Some(c0), Some(c1)) = (at(0), at(2), at(len - 2)) {
+                    sheet.add(r, c0);
+                    sheet.add(r, c1.max(c0));
+                    far = (far.0.max(r), far.1.max(c1));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((total + sheet.excess(), far))
+}
+
 fn read_workbook(bytes: &[u8], shown: &str) -> Result<Vec<Grid>> {
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        check_xls_extent(bytes, shown)?;
+    }
     let cursor = std::io::Cursor::new(bytes);
     let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| {
         MonitorError::input(
@@ -758,6 +857,41 @@ mod tests {
         let tab = "户编号\t户主姓名\nH1\t李四\n";
         let g = read_csv_bytes(tab.as_bytes(), "c.txt").unwrap();
         assert_eq!(g.get(1, 1).text(), "李四");
+    }
+
+    fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = typ.to_le_bytes().to_vec();
+        v.extend((data.len() as u16).to_le_bytes());
+        v.extend(data);
+        v
+    }
+
+    fn number(r: u16, c: u16) -> Vec<u8> {
+        let mut d = r.to_le_bytes().to_vec();
+        d.extend(c.to_le_bytes());
+        d.extend([0u8; 10]);
+        record(0x0203, &d)
+    }
+
+    #[test]
+    fn xls_cells_far_apart_are_measured_before_reading() {
+        let bof = record(0x0809, &[0u8; 16]);
+        let dense: Vec<u8> = [
+            bof.clone(),
+            number(0, 0),
+            number(0, 1),
+            number(1, 0),
+            number(1, 1),
+        ]
+        .concat();
+        assert_eq!(xls_excess(&dense), Some((0, (1, 1))));
+        let stray: Vec<u8> = [bof.clone(), number(0, 0), number(65535, 255)].concat();
+        let (excess, far) = xls_excess(&stray).unwrap();
+        assert_eq!(excess, 65536 * 256 - 2);
+        assert_eq!(far, (65535, 255));
+        // Each sheet is its own grid: two small sheets are not one big one.
+        let two: Vec<u8> = [bof.clone(), number(0, 0), bof, number(60000, 200)].concat();
+        assert_eq!(xls_excess(&two).unwrap().0, 0);
     }
 
     #[test]

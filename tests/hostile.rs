@@ -192,6 +192,32 @@ fn a_stray_cell_far_away_costs_one_cell() {
 }
 
 #[test]
+fn a_legacy_xls_with_cells_far_apart_is_refused_before_it_is_read() {
+    // Found by `cargo fuzz run read_tables`: 109 KB that made the xls
+    // reader take 3.9 GB.
+    let ws = Ws::new();
+    roster(&ws, vec![plain("H1", 50000.0)]);
+    let far = repo().join("tests/fixtures/far-cells.xls");
+    let r = rules("mile-2020.toml");
+    let args = [
+        "check",
+        "--month",
+        "2020-03",
+        "--rules",
+        &r,
+        "--households",
+        "h.xlsx",
+        "--members",
+        far.to_str().unwrap(),
+        "-q",
+    ];
+    let o = run_capped(&ws, &args, 1_500_000);
+    documented(&o);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("远离表格数据"), "{}", stderr(&o));
+}
+
+#[test]
 fn a_fifo_is_refused_not_waited_on() {
     let ws = Ws::new();
     roster(&ws, vec![plain("H1", 50000.0)]);

@@ -123,7 +123,7 @@ pub fn read_form(
         .collect();
     if tables.is_empty() {
         // Explain with the best candidate's missing columns.
-        locate(&grids, SPECS, None)?;
+        locate(grids, SPECS, None)?;
     }
     // The form says which month it is for (“2020年3月” under the title).
     for g in grids {

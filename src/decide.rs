@@ -222,9 +222,7 @@ pub fn read_form(
                 }
                 // Quality rule: 帮扶消除 within two months of identification is
                 // unusual (measures take time): recorded, but pointed out.
-                let months = identified
-                    .as_deref()
-                    .and_then(|i| months_between(i, &month));
+                let months = identified.as_deref().and_then(|i| months_between(i, month));
                 if method == "帮扶消除" && months.is_some_and(|n| n < 2) {
                     warnings.push(format!(
                         "{}：户编号 {id} 于 {} 纳入监测，{month} 即“帮扶消除”，不足2个月，请核实帮扶措施是否已落实",

@@ -61,7 +61,14 @@ fn main() {
     println!("读取与校验：{:.2?}", t.elapsed());
     let rs = monitor::rules::RuleSet::load(&plan.rules).unwrap();
     let t = Instant::now();
-    let a = monitor::assess::assess_all(&rs, month, &data.households, &data.expenses, || {});
+    let a = monitor::assess::assess_all(
+        &rs,
+        month,
+        &data.households,
+        &data.expenses,
+        &data.members,
+        || {},
+    );
     println!(
         "风险测算：{:.2?}（风险户 {}）",
         t.elapsed(),

@@ -1,8 +1,8 @@
 //! Applying a rule set to one month's households.
 
-use crate::model::{Expense, Household, HouseholdType};
+use crate::model::{serious_health, Expense, Household, HouseholdType, Member};
 use crate::normalize::{fmt_money, month_end, months_back, round2};
-use crate::rules::{Params, Rule, RuleSet};
+use crate::rules::{Cmp, Params, RiskFactor, RiskRequirement, Rule, RuleSet};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -68,6 +68,7 @@ pub fn class_label(rs: &RuleSet, t: HouseholdType) -> (&str, &str) {
     let l = &rs.labels;
     match t {
         HouseholdType::Tuopin | HouseholdType::TuopinMonitor => (&l.returning, &l.returning_risk),
+        HouseholdType::Poor => (&l.poor, &l.poor_risk),
         HouseholdType::Sudden => (l.sudden.as_deref().unwrap_or(&l.new), &l.new_risk),
         HouseholdType::Edge | HouseholdType::General => (&l.new, &l.new_risk),
     }
@@ -75,28 +76,6 @@ pub fn class_label(rs: &RuleSet, t: HouseholdType) -> (&str, &str) {
 
 fn pct(d: Decimal) -> String {
     format!("{}%", round2(d * Decimal::ONE_HUNDRED).normalize())
-}
-
-fn sum_window<'a>(
-    exps: &'a [&'a Expense],
-    causes: &[String],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> (Decimal, Vec<String>) {
-    let mut by: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for e in exps {
-        if e.date >= from && e.date <= to && causes.contains(&e.cause) {
-            let v = by.entry(e.cause.as_str()).or_default();
-            *v = add(*v, e.amount);
-        }
-    }
-    let total = by.values().fold(Decimal::ZERO, |a, b| add(a, *b));
-    let mut named: Vec<(&str, Decimal)> = by.into_iter().collect();
-    named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    (
-        total,
-        named.into_iter().map(|(c, _)| c.to_string()).collect(),
-    )
 }
 
 /// Money addition, checked. Amounts read are bounded (`MAX_AMOUNT`), so a
@@ -110,214 +89,458 @@ fn cite(rule: &Rule) -> String {
     format!("（{}）", rule.citation.clause)
 }
 
+/// What one household brings to the rules this month.
+pub struct Subject<'a> {
+    pub h: &'a Household,
+    pub exps: &'a [&'a Expense],
+    pub members: &'a [&'a Member],
+}
+
+/// The month being assessed and the household's derived figures.
+struct Ctx<'a> {
+    month: NaiveDate,
+    end: NaiveDate,
+    s: &'a Subject<'a>,
+    net: Option<Decimal>,
+    per_capita: Option<Decimal>,
+}
+
+/// Rigid spending for `causes` between two dates, by cause (largest
+/// first). With `fresh_only`, records a `count_once` rule counted in an
+/// earlier month are left out.
+struct Window {
+    from: NaiveDate,
+    to: NaiveDate,
+    total: Decimal,
+    named: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn window(&self, causes: &[String], months: u32, fresh_only: bool) -> Window {
+        self.window_at(
+            causes,
+            months_back(self.month, months - 1),
+            self.end,
+            fresh_only,
+        )
+    }
+
+    fn window_at(
+        &self,
+        causes: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+        fresh_only: bool,
+    ) -> Window {
+        let mut by: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for e in self.s.exps {
+            let fresh = !fresh_only || e.counted_in.is_none();
+            if e.date >= from && e.date <= to && causes.contains(&e.cause) && fresh {
+                let v = by.entry(e.cause.as_str()).or_default();
+                *v = add(*v, e.amount);
+            }
+        }
+        let total = by.values().fold(Decimal::ZERO, |a, b| add(a, *b));
+        let mut named: Vec<(&str, Decimal)> = by.into_iter().collect();
+        named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        Window {
+            from,
+            to,
+            total,
+            named: named.into_iter().map(|(c, _)| c.to_string()).collect(),
+        }
+    }
+}
+
+impl Window {
+    fn span(&self) -> String {
+        format!(
+            "{}至{}",
+            self.from.format("%Y-%m-%d"),
+            self.to.format("%Y-%m-%d")
+        )
+    }
+}
+
+/// What a rule found for one household.
+enum Outcome {
+    Quiet,
+    /// The rule could not be evaluated: what was missing.
+    Missing(&'static str),
+    Fired {
+        /// Causes named by the data (spending by cause); the rule's own
+        /// cause when empty.
+        causes: Vec<String>,
+        measured: Option<Decimal>,
+        threshold: Option<Decimal>,
+        text: String,
+    },
+}
+
+fn fired(causes: Vec<String>, m: Option<Decimal>, t: Option<Decimal>, text: String) -> Outcome {
+    Outcome::Fired {
+        causes,
+        measured: m,
+        threshold: t,
+        text,
+    }
+}
+
+/// 人均纯收入 against the line; for the types named, also a risk factor.
+fn income_below_line(c: &Ctx, line: Decimal, cmp: Cmp, risk: Option<&RiskRequirement>) -> Outcome {
+    let Some(pc) = c.per_capita else {
+        return Outcome::Missing("缺少收入数据");
+    };
+    if !cmp.holds(pc, line) {
+        return Outcome::Quiet;
+    }
+    let mut text = format!(
+        "人均纯收入 {} 元，{} {} 元",
+        fmt_money(pc),
+        cmp.word(),
+        fmt_money(line)
+    );
+    if let Some(r) = risk.filter(|r| r.for_types.contains(&c.s.h.hh_type)) {
+        let found = risk_factors(c, r, pc);
+        if found.is_empty() {
+            return Outcome::Quiet;
+        }
+        let names: Vec<&str> = found.iter().map(|f| f.label()).collect();
+        text.push_str(&format!("，且有致贫风险：{}", names.join("、")));
+    }
+    fired(Vec::new(), Some(pc), Some(line), text)
+}
+
+/// The risk factors a household shows (巴彦淖尔 二类 “且有致贫风险”).
+fn risk_factors(c: &Ctx, r: &RiskRequirement, pc: Decimal) -> Vec<RiskFactor> {
+    let h = c.s.h;
+    r.factors
+        .iter()
+        .copied()
+        .filter(|f| match f {
+            RiskFactor::BelowPovertyLine => r.poverty_line.is_some_and(|l| pc < l),
+            RiskFactor::RigidExpense => {
+                let from = months_back(c.month, r.window_months - 1);
+                c.s.exps
+                    .iter()
+                    .any(|e| e.date >= from && e.date <= c.end && e.amount > Decimal::ZERO)
+            }
+            RiskFactor::IllnessOrDisability => {
+                c.s.members.iter().any(|m| serious_health(&m.health))
+            }
+            RiskFactor::GuaranteeShortfall => h.guarantees.0.values().any(|met| !met),
+            RiskFactor::NoLabour => h.labor == Some(0),
+        })
+        .collect()
+}
+
+fn spending_over_amount(
+    c: &Ctx,
+    amount: Decimal,
+    causes: &[String],
+    months: u32,
+    cmp: Cmp,
+    once: bool,
+) -> Outcome {
+    let w = c.window(causes, months, once);
+    if !cmp.holds(w.total, amount) || w.total.is_zero() {
+        return Outcome::Quiet;
+    }
+    let text = format!(
+        "{} {}自付支出合计 {} 元，{} {} 元",
+        w.span(),
+        w.named.join("、"),
+        fmt_money(w.total),
+        cmp.word(),
+        fmt_money(amount)
+    );
+    fired(w.named, Some(w.total), Some(amount), text)
+}
+
+fn spending_over_last_year_income(
+    c: &Ctx,
+    causes: &[String],
+    months: u32,
+    ratio: Decimal,
+    cmp: Cmp,
+) -> Outcome {
+    let w = c.window(causes, months, false);
+    if w.total.is_zero() {
+        return Outcome::Quiet;
+    }
+    let Some(last) = c.s.h.last_year_net else {
+        return Outcome::Missing("缺少上年家庭纯收入");
+    };
+    let limit = round2(last.checked_mul(ratio).unwrap_or(Decimal::MAX));
+    if !cmp.holds(w.total, limit) {
+        return Outcome::Quiet;
+    }
+    let share = if ratio == Decimal::ONE {
+        String::new()
+    } else {
+        format!("的 {}", pct(ratio))
+    };
+    let text = format!(
+        "{} {}刚性支出 {} 元，{}上年家庭纯收入 {} 元{share}",
+        w.span(),
+        w.named.join("、"),
+        fmt_money(w.total),
+        cmp.word(),
+        fmt_money(last)
+    );
+    fired(w.named, Some(w.total), Some(limit), text)
+}
+
+fn income_drop(c: &Ctx, ratio: Decimal, cmp: Cmp) -> Outcome {
+    let (cur, last) = match (c.net, c.s.h.last_year_net) {
+        (None, _) => return Outcome::Missing("缺少收入数据"),
+        (_, None) => return Outcome::Missing("缺少上年家庭纯收入"),
+        (Some(cur), Some(last)) => (cur, last),
+    };
+    if last <= Decimal::ZERO {
+        return Outcome::Quiet;
+    }
+    let Some(drop) = last.checked_sub(cur).and_then(|d| d.checked_div(last)) else {
+        return Outcome::Quiet;
+    };
+    if !cmp.holds(drop, ratio) {
+        return Outcome::Quiet;
+    }
+    let text = format!(
+        "家庭纯收入 {} 元，较上年 {} 元下降 {}，{} {}",
+        fmt_money(cur),
+        fmt_money(last),
+        pct(drop),
+        cmp.word(),
+        pct(ratio)
+    );
+    let hundred = |d: Decimal| Some(round2(d * Decimal::ONE_HUNDRED));
+    fired(Vec::new(), hundred(drop), hundred(ratio), text)
+}
+
+fn subsidy_heavy(c: &Ctx, share_min: Decimal, line: Decimal, cmp: Cmp) -> Outcome {
+    let h = c.s.h;
+    let Some(inc) = &h.income else {
+        return Outcome::Missing("缺少收入数据");
+    };
+    let Some(total) = inc.total().filter(|t| *t > Decimal::ZERO) else {
+        return Outcome::Quiet;
+    };
+    let share = inc.transfer.checked_div(total);
+    let without = c
+        .net
+        .and_then(|n| n.checked_sub(inc.transfer))
+        .and_then(|n| n.checked_div(Decimal::from(h.size)))
+        .map(round2);
+    let (Some(share), Some(without)) = (share, without) else {
+        return Outcome::Quiet;
+    };
+    if share < share_min || !cmp.holds(without, line) {
+        return Outcome::Quiet;
+    }
+    let text = format!(
+        "转移性收入占家庭收入 {}（不低于 {}），扣除转移性收入后人均纯收入 {} 元，{} {} 元",
+        pct(share),
+        pct(share_min),
+        fmt_money(without),
+        cmp.word(),
+        fmt_money(line)
+    );
+    let hundred = |d: Decimal| Some(round2(d * Decimal::ONE_HUNDRED));
+    fired(Vec::new(), hundred(share), hundred(share_min), text)
+}
+
+/// 支出骤增: the last months against the same months a year earlier.
+fn spending_surge(
+    c: &Ctx,
+    causes: &[String],
+    months: u32,
+    ratio: Decimal,
+    min: Decimal,
+    cmp: Cmp,
+) -> Outcome {
+    let now = c.window(causes, months, false);
+    let year_ago = c.window_at(
+        causes,
+        months_back(now.from, 12),
+        month_end(months_back(c.month, 12)),
+        false,
+    );
+    let limit = round2(year_ago.total.checked_mul(ratio).unwrap_or(Decimal::MAX));
+    if now.total < min || !cmp.holds(now.total, limit) {
+        return Outcome::Quiet;
+    }
+    let text = format!(
+        "{} {}刚性支出 {} 元，上年同期（{}）{} 元，{}其 {} 倍，且不低于 {} 元",
+        now.span(),
+        now.named.join("、"),
+        fmt_money(now.total),
+        year_ago.span(),
+        fmt_money(year_ago.total),
+        cmp.word(),
+        ratio.normalize(),
+        fmt_money(min)
+    );
+    fired(now.named, Some(now.total), Some(limit), text)
+}
+
+/// (家庭纯收入 − 刚性支出) ÷ 家庭人口 against the poverty line.
+fn net_after_spending(c: &Ctx, causes: &[String], months: u32, line: Decimal, cmp: Cmp) -> Outcome {
+    let w = c.window(causes, months, false);
+    if w.total.is_zero() {
+        return Outcome::Quiet;
+    }
+    let Some(net) = c.net else {
+        return Outcome::Missing("缺少收入数据");
+    };
+    let Some(after) = net
+        .checked_sub(w.total)
+        .and_then(|v| v.checked_div(Decimal::from(c.s.h.size)))
+        .map(round2)
+    else {
+        return Outcome::Quiet;
+    };
+    if !cmp.holds(after, line) {
+        return Outcome::Quiet;
+    }
+    let text = format!(
+        "家庭纯收入 {} 元扣除{} {}刚性支出 {} 元后人均 {} 元，{}扶贫标准 {} 元",
+        fmt_money(net),
+        w.span(),
+        w.named.join("、"),
+        fmt_money(w.total),
+        fmt_money(after),
+        cmp.word(),
+        fmt_money(line)
+    );
+    fired(w.named, Some(after), Some(line), text)
+}
+
+fn guarantee_not_met(c: &Ctx, items: &[String]) -> Outcome {
+    let failed: Vec<String> = items
+        .iter()
+        .filter(|i| c.s.h.guarantees.get(i) == Some(false))
+        .map(|i| {
+            if i == "危房" {
+                "住房为危房".to_string()
+            } else {
+                format!("{i}无保障")
+            }
+        })
+        .collect();
+    if failed.is_empty() {
+        return Outcome::Quiet;
+    }
+    let text = format!("{}（“两不愁三保障”及饮水安全未达标）", failed.join("、"));
+    fired(
+        failed.clone(),
+        Some(Decimal::from(failed.len())),
+        Some(Decimal::ZERO),
+        text,
+    )
+}
+
+fn self_application(c: &Ctx) -> Outcome {
+    let h = c.s.h;
+    if h.applied != Some(true) {
+        return Outcome::Quiet;
+    }
+    let causes = crate::model::canonical_cause(&h.applied_cause)
+        .map(|c| vec![c.to_string()])
+        .unwrap_or_default();
+    let why = if h.applied_cause.is_empty() {
+        String::new()
+    } else {
+        format!("，申报原因：{}", h.applied_cause)
+    };
+    fired(causes, None, None, format!("农户本人申报存在风险{why}"))
+}
+
+fn evaluate(c: &Ctx, p: &Params) -> Outcome {
+    match p {
+        Params::IncomeBelowLine {
+            line,
+            compare,
+            risk,
+        } => income_below_line(c, *line, *compare, risk.as_ref()),
+        Params::SpendingOverAmount {
+            amount,
+            causes,
+            window_months,
+            compare,
+            count_once,
+        } => spending_over_amount(c, *amount, causes, *window_months, *compare, *count_once),
+        Params::SpendingOverLastYearIncome {
+            causes,
+            window_months,
+            ratio,
+            compare,
+        } => spending_over_last_year_income(c, causes, *window_months, *ratio, *compare),
+        Params::IncomeDrop { ratio, compare } => income_drop(c, *ratio, *compare),
+        Params::SubsidyHeavy {
+            transfer_share,
+            line,
+            compare,
+        } => subsidy_heavy(c, *transfer_share, *line, *compare),
+        Params::SpendingSurge {
+            causes,
+            window_months,
+            ratio,
+            min_amount,
+            compare,
+        } => spending_surge(c, causes, *window_months, *ratio, *min_amount, *compare),
+        Params::NetAfterSpendingBelowLine {
+            causes,
+            window_months,
+            poverty_line,
+            compare,
+        } => net_after_spending(c, causes, *window_months, *poverty_line, *compare),
+        Params::GuaranteeNotMet { items } => guarantee_not_met(c, items),
+        Params::SelfApplication => self_application(c),
+    }
+}
+
 /// Assess one household for the month beginning `month`.
-pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) -> Assessment {
-    let end = month_end(month);
+pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
+    let h = s.h;
+    let c = Ctx {
+        month,
+        end: month_end(month),
+        s,
+        net: h.income.as_ref().and_then(|i| i.net()),
+        per_capita: h.per_capita_net(),
+    };
     let mut triggers = Vec::new();
     let mut not_assessed = Vec::new();
-    let per_capita = h.per_capita_net();
-    let net = h.income.as_ref().and_then(|i| i.net());
-    for rule in &rs.rules {
-        if !rule.applies(h.hh_type) {
-            continue;
-        }
+    for rule in rs.rules.iter().filter(|r| r.applies(h.hh_type)) {
         let Some(params) = rule.params_for(month) else {
             continue;
         };
-        let fixed = || rule.cause.clone().into_iter().collect::<Vec<_>>();
-        let mut fire =
-            |causes: Vec<String>, m: Option<Decimal>, t: Option<Decimal>, text: String| {
-                triggers.push(Trigger {
-                    rule_id: rule.id.clone(),
-                    rule_name: rule.name.clone(),
-                    causes,
-                    measured: m,
-                    threshold: t,
-                    basis: format!("{}：{text}{}", rule.name, cite(rule)),
-                })
-            };
-        match params {
-            Params::IncomeBelowLine { line } => match per_capita {
-                None => not_assessed.push(format!("{}：缺少收入数据", rule.name)),
-                Some(pc) if pc < *line => fire(
-                    fixed(),
-                    Some(pc),
-                    Some(*line),
-                    format!(
-                        "人均纯收入 {} 元，低于 {} 元",
-                        fmt_money(pc),
-                        fmt_money(*line)
-                    ),
-                ),
-                Some(_) => {}
-            },
-            Params::SpendingOverAmount {
-                amount,
+        match evaluate(&c, params) {
+            Outcome::Quiet => {}
+            Outcome::Missing(what) => not_assessed.push(format!("{}：{what}", rule.name)),
+            Outcome::Fired {
                 causes,
-                window_months,
-            } => {
-                let from = months_back(month, window_months - 1);
-                let (total, named) = sum_window(exps, causes, from, end);
-                if total > *amount {
-                    let c = if named.is_empty() {
-                        fixed()
-                    } else {
-                        named.clone()
-                    };
-                    fire(
-                        c,
-                        Some(total),
-                        Some(*amount),
-                        format!(
-                            "{}至{} {}自付支出合计 {} 元，超过 {} 元",
-                            from.format("%Y-%m-%d"),
-                            end.format("%Y-%m-%d"),
-                            named.join("、"),
-                            fmt_money(total),
-                            fmt_money(*amount)
-                        ),
-                    );
-                }
-            }
-            Params::SpendingOverLastYearIncome {
-                causes,
-                window_months,
-                ratio,
-            } => {
-                let from = months_back(month, window_months - 1);
-                let (total, named) = sum_window(exps, causes, from, end);
-                match h.last_year_net {
-                    None if total > Decimal::ZERO => {
-                        not_assessed.push(format!("{}：缺少上年家庭纯收入", rule.name))
-                    }
-                    Some(last)
-                        if total > Decimal::ZERO
-                            && last.checked_mul(*ratio).is_some_and(|l| total > l) =>
-                    {
-                        let limit = round2(last.checked_mul(*ratio).unwrap_or(Decimal::MAX));
-                        let c = if named.is_empty() {
-                            fixed()
-                        } else {
-                            named.clone()
-                        };
-                        fire(
-                            c,
-                            Some(total),
-                            Some(limit),
-                            format!(
-                                "{}至{} {}刚性支出 {} 元，超过上年家庭纯收入 {} 元{}",
-                                from.format("%Y-%m-%d"),
-                                end.format("%Y-%m-%d"),
-                                named.join("、"),
-                                fmt_money(total),
-                                fmt_money(last),
-                                if *ratio == Decimal::ONE {
-                                    String::new()
-                                } else {
-                                    format!("的 {}", pct(*ratio))
-                                }
-                            ),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            Params::IncomeDrop { ratio } => match (net, h.last_year_net) {
-                (Some(cur), Some(last)) if last > Decimal::ZERO => {
-                    let drop = last.checked_sub(cur).and_then(|d| d.checked_div(last));
-                    if let Some(drop) = drop.filter(|d| d >= ratio) {
-                        fire(
-                            fixed(),
-                            Some(round2(drop * Decimal::ONE_HUNDRED)),
-                            Some(round2(*ratio * Decimal::ONE_HUNDRED)),
-                            format!(
-                                "家庭纯收入 {} 元，较上年 {} 元下降 {}，达到 {}",
-                                fmt_money(cur),
-                                fmt_money(last),
-                                pct(drop),
-                                pct(*ratio)
-                            ),
-                        );
-                    }
-                }
-                (None, _) => not_assessed.push(format!("{}：缺少收入数据", rule.name)),
-                (_, None) => not_assessed.push(format!("{}：缺少上年家庭纯收入", rule.name)),
-                _ => {}
-            },
-            Params::SubsidyHeavy {
-                transfer_share,
-                line,
-            } => match &h.income {
-                None => not_assessed.push(format!("{}：缺少收入数据", rule.name)),
-                Some(inc) if inc.total().is_some_and(|t| t > Decimal::ZERO) && h.size > 0 => {
-                    let share = inc.total().and_then(|t| inc.transfer.checked_div(t));
-                    let without = inc
-                        .net()
-                        .and_then(|n| n.checked_sub(inc.transfer))
-                        .and_then(|n| n.checked_div(Decimal::from(h.size)))
-                        .map(round2);
-                    let (Some(share), Some(without)) = (share, without) else {
-                        continue;
-                    };
-                    if share >= *transfer_share && without < *line {
-                        fire(
-                            fixed(),
-                            Some(round2(share * Decimal::ONE_HUNDRED)),
-                            Some(round2(*transfer_share * Decimal::ONE_HUNDRED)),
-                            format!(
-                                "转移性收入占家庭收入 {}（不低于 {}），扣除转移性收入后人均纯收入 {} 元，低于 {} 元",
-                                pct(share),
-                                pct(*transfer_share),
-                                fmt_money(without),
-                                fmt_money(*line)
-                            ),
-                        );
-                    }
-                }
-                Some(_) => {}
-            },
-            Params::GuaranteeNotMet { items } => {
-                let g = &h.guarantees;
-                let failed: Vec<&String> = items
-                    .iter()
-                    .filter(|i| {
-                        let v = match i.as_str() {
-                            "义务教育" => g.education,
-                            "基本医疗" => g.medical,
-                            "住房安全" => g.housing,
-                            _ => g.water,
-                        };
-                        v == Some(false)
-                    })
-                    .collect();
-                if !failed.is_empty() {
-                    let names: Vec<String> = failed.iter().map(|i| format!("{i}无保障")).collect();
-                    fire(
-                        names.clone(),
-                        Some(Decimal::from(failed.len())),
-                        Some(Decimal::ZERO),
-                        format!("{}（“两不愁三保障”及饮水安全未达标）", names.join("、")),
-                    );
-                }
-            }
-            Params::SelfApplication => {
-                if h.applied == Some(true) {
-                    let c = crate::model::canonical_cause(&h.applied_cause)
-                        .map(|c| vec![c.to_string()])
-                        .unwrap_or_else(fixed);
-                    let why = if h.applied_cause.is_empty() {
-                        String::new()
-                    } else {
-                        format!("，申报原因：{}", h.applied_cause)
-                    };
-                    fire(c, None, None, format!("农户本人申报存在风险{why}"));
-                }
-            }
+                measured,
+                threshold,
+                text,
+            } => triggers.push(Trigger {
+                rule_id: rule.id.clone(),
+                rule_name: rule.name.clone(),
+                causes: if causes.is_empty() {
+                    rule.cause.clone().into_iter().collect()
+                } else {
+                    causes
+                },
+                measured,
+                threshold,
+                basis: format!("{}：{text}{}", rule.name, cite(rule)),
+            }),
         }
     }
     let from = rs.spending_window(month);
     let mut spending: BTreeMap<String, Decimal> = BTreeMap::new();
-    for e in exps.iter().filter(|e| e.date >= from && e.date <= end) {
+    for e in s.exps.iter().filter(|e| e.date >= from && e.date <= c.end) {
         let v = spending.entry(e.cause.clone()).or_default();
         *v = add(*v, e.amount);
     }
@@ -325,30 +548,39 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, h: &Household, exps: &[&Expense]) 
         hh_id: h.id.clone(),
         triggers,
         not_assessed,
-        net_income: net,
-        per_capita,
+        net_income: c.net,
+        per_capita: c.per_capita,
         spending,
     }
 }
 
-/// Assess all households; expenses are grouped by household once.
+/// Assess all households; expenses and members are grouped by household once.
 pub fn assess_all(
     rs: &RuleSet,
     month: NaiveDate,
     households: &[Household],
     expenses: &[Expense],
+    members: &[Member],
     mut tick: impl FnMut(),
 ) -> Vec<Assessment> {
     let mut by_hh: HashMap<&str, Vec<&Expense>> = HashMap::new();
     for e in expenses {
         by_hh.entry(e.hh_id.as_str()).or_default().push(e);
     }
+    let mut people: HashMap<&str, Vec<&Member>> = HashMap::new();
+    for m in members {
+        people.entry(m.hh_id.as_str()).or_default().push(m);
+    }
     households
         .iter()
         .map(|h| {
             tick();
-            let exps = by_hh.get(h.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            assess(rs, month, h, exps)
+            let s = Subject {
+                h,
+                exps: by_hh.get(h.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
+                members: people.get(h.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
+            };
+            assess(rs, month, &s)
         })
         .collect()
 }

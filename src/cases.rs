@@ -2,9 +2,9 @@
 //! (`<name>.cases.toml`), each with the rules it must trigger and the
 //! monitoring class it must be reported as.
 
-use crate::assess::{assess, class_label};
+use crate::assess::{assess, class_label, Subject};
 use crate::error::{MonitorError, Result};
-use crate::model::{Expense, Guarantees, Household, HouseholdType, Income};
+use crate::model::{guarantee_item, Expense, Guarantees, Household, HouseholdType, Income, Member};
 use crate::normalize::{parse_date_str, parse_month};
 use crate::rules::{cases_path, RuleSet};
 use rust_decimal::Decimal;
@@ -64,6 +64,14 @@ struct CaseHousehold {
     applied: Option<bool>,
     #[serde(default)]
     applied_cause: Option<String>,
+    /// Any 两不愁三保障/饮水 item by name: true = met.
+    #[serde(default)]
+    guarantees: std::collections::BTreeMap<String, bool>,
+    #[serde(default)]
+    labor: Option<u32>,
+    /// 健康状况 of members (one member each).
+    #[serde(default)]
+    health: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +80,33 @@ struct CaseExpense {
     cause: String,
     amount: Decimal,
     date: toml::value::Datetime,
+    /// Already counted by a `count_once` rule in this month's run.
+    #[serde(default)]
+    counted_in: Option<String>,
+}
+
+/// The case's guarantee answers: the four named fields and any item by name.
+fn case_guarantees(x: &CaseHousehold) -> std::result::Result<Guarantees, String> {
+    let mut g = Guarantees::default();
+    let named = [
+        ("义务教育", x.education),
+        ("基本医疗", x.medical),
+        ("住房安全", x.housing),
+        ("饮水安全", x.water),
+    ];
+    for (item, v) in named {
+        if let Some(v) = v {
+            g.0.insert(
+                guarantee_item(item).map(|i| i.name).unwrap_or("义务教育"),
+                v,
+            );
+        }
+    }
+    for (k, v) in &x.guarantees {
+        let item = guarantee_item(k).ok_or_else(|| format!("保障项目“{k}”不认识"))?;
+        g.0.insert(item.name, *v);
+    }
+    Ok(g)
 }
 
 #[derive(Debug)]
@@ -135,7 +170,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             group: String::new(),
             hh_type,
             size: x.size,
-            labor: None,
+            labor: x.labor,
             tuopin_year: String::new(),
             income: any_income.then(|| Income {
                 wage: z(x.wage),
@@ -145,12 +180,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
                 cost: z(x.cost),
             }),
             last_year_net: x.last_year_net,
-            guarantees: Guarantees {
-                education: x.education,
-                medical: x.medical,
-                housing: x.housing,
-                water: x.water,
-            },
+            guarantees: case_guarantees(x).map_err(|m| err(format!("用例“{}”：{m}", c.name)))?,
             applied: x.applied,
             applied_cause: x.applied_cause.clone().unwrap_or_default(),
             source: Default::default(),
@@ -166,11 +196,33 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
                 date,
                 source_unit: String::new(),
                 person: String::new(),
+                counted_in: e.counted_in.clone(),
                 source: Default::default(),
             });
         }
+        let members: Vec<Member> = x
+            .health
+            .iter()
+            .enumerate()
+            .map(|(i, health)| Member {
+                hh_id: "CASE".into(),
+                name: format!("成员{i}"),
+                id_no: String::new(),
+                relation: String::new(),
+                health: health.clone(),
+            })
+            .collect();
         let refs: Vec<&Expense> = exps.iter().collect();
-        let a = assess(&rs, month, &h, &refs);
+        let people: Vec<&Member> = members.iter().collect();
+        let a = assess(
+            &rs,
+            month,
+            &Subject {
+                h: &h,
+                exps: &refs,
+                members: &people,
+            },
+        );
         let mut got: Vec<String> = a.triggers.iter().map(|t| t.rule_id.clone()).collect();
         fired_any.extend(got.iter().cloned());
         got.sort();

@@ -405,6 +405,8 @@ impl Store {
                  decision TEXT NOT NULL, method TEXT, decided_by TEXT NOT NULL,
                  decided_at TEXT NOT NULL, source TEXT NOT NULL);
              CREATE INDEX decisions_month ON decisions(month, hh_id);
+             CREATE TABLE counted_expenses(
+                 month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));
              INSERT INTO meta(key, value) VALUES ('app', 'monitor');
              COMMIT;",
         )
@@ -517,8 +519,13 @@ impl Store {
 /// inserted in one transaction) does not thrash the disk.
 fn tune(conn: &Connection, path: &Path) -> Result<()> {
     conn.execute_batch("PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;")
-        .map_err(|e| serr(path, e))
+        .map_err(|e| dberr(path, e))
 }
+
+/// Tables added after the first version, created in a store of that
+/// version the first time it is written (nothing existing changes).
+const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS counted_expenses(
+    month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));";
 
 /// The run's write transaction: everything the run records is committed
 /// at once, or not at all.
@@ -624,6 +631,37 @@ impl Tx<'_> {
             conn: &self.tx,
             path: &self.path,
         }
+    }
+
+    /// Expense records a count-once rule already counted in a month before
+    /// `month`: record key → that month.
+    pub fn counted_before(&self, month: &str) -> Result<HashMap<String, String>> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut st = q!(
+            self,
+            self.tx.prepare(
+                "SELECT key, MIN(month) FROM counted_expenses WHERE month < ?1 GROUP BY key"
+            )
+        )?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| Ok((r.get(0)?, r.get(1)?)))
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
+    }
+
+    /// Record the expense records this month's count-once rules counted.
+    pub fn record_counted(&self, month: &str, keys: &[String]) -> Result<()> {
+        let mut st = q!(
+            self,
+            self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO counted_expenses(month, key) VALUES (?1, ?2)"
+            )
+        )?;
+        for k in keys {
+            q!(self, st.execute(params![month, k]))?;
+        }
+        Ok(())
     }
 
     /// (month, households, households warned) of the latest month run
@@ -817,7 +855,14 @@ impl Tx<'_> {
         run_at: &str,
     ) -> Result<()> {
         let t = &self.tx;
-        for table in ["assessments", "roster", "roster_members", "runs"] {
+        q!(self, t.execute_batch(ADDED_TABLES))?;
+        for table in [
+            "assessments",
+            "roster",
+            "roster_members",
+            "runs",
+            "counted_expenses",
+        ] {
             q!(
                 self,
                 t.execute(

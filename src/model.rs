@@ -10,6 +10,9 @@ use serde::Serialize;
 pub enum HouseholdType {
     /// 脱贫户 (已脱贫建档立卡户)
     Tuopin,
+    /// 未脱贫户 (建档立卡贫困户, not yet out of poverty): a group of its
+    /// own, never reported as 脱贫监测户 or 边缘户.
+    Poor,
     /// 脱贫监测户 / 脱贫不稳定户 (already under monitoring)
     TuopinMonitor,
     /// 边缘户 / 边缘易致贫户 (already under monitoring)
@@ -24,13 +27,12 @@ impl HouseholdType {
     pub fn parse(s: &str) -> Option<Self> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
         Some(match s.as_str() {
-            "脱贫户"
-            | "已脱贫户"
-            | "建档立卡户"
-            | "建档立卡脱贫户"
-            | "贫困户"
-            | "已脱贫"
-            | "脱贫人口" => HouseholdType::Tuopin,
+            "脱贫户" | "已脱贫户" | "建档立卡脱贫户" | "已脱贫" | "脱贫人口" => {
+                HouseholdType::Tuopin
+            }
+            "贫困户" | "建档立卡户" | "建档立卡贫困户" | "未脱贫户" | "未脱贫" | "贫困人口" => {
+                HouseholdType::Poor
+            }
             "脱贫监测户" | "脱贫不稳定户" | "监测户" => HouseholdType::TuopinMonitor,
             "边缘户" | "边缘易致贫户" | "边缘易致贫" => HouseholdType::Edge,
             "一般农户" | "一般户" | "农户" | "非建档立卡户" | "非贫困户" | "一般农牧户" => {
@@ -44,6 +46,7 @@ impl HouseholdType {
     pub fn label(self) -> &'static str {
         match self {
             HouseholdType::Tuopin => "脱贫户",
+            HouseholdType::Poor => "未脱贫户",
             HouseholdType::TuopinMonitor => "脱贫监测户",
             HouseholdType::Edge => "边缘户",
             HouseholdType::General => "一般农户",
@@ -86,13 +89,136 @@ impl Income {
     }
 }
 
-/// 两不愁三保障 and 饮水: `Some(false)` means explicitly not met.
+/// One 两不愁三保障 / 饮水 item a rule file may check, with the roster
+/// columns it is read from.
+#[derive(Debug, Clone, Copy)]
+pub struct GuaranteeItem {
+    pub name: &'static str,
+    /// Header names accepted (the first is the canonical column name).
+    pub columns: &'static [&'static str],
+    /// The column answers the opposite question (是否危房户: 是 = not met).
+    pub yes_is_shortfall: bool,
+}
+
+/// Every item the rule files can name (`guarantee_not_met` items).
+pub const GUARANTEE_ITEMS: &[GuaranteeItem] = &[
+    GuaranteeItem {
+        name: "不愁吃",
+        columns: &["不愁吃", "吃不愁", "是否不愁吃", "不愁吃达标"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "不愁穿",
+        columns: &["不愁穿", "穿不愁", "是否不愁穿", "不愁穿达标"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "义务教育",
+        columns: &[
+            "义务教育保障",
+            "义务教育有保障",
+            "义务教育是否有保障",
+            "义务教育",
+        ],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "基本医疗",
+        columns: &[
+            "基本医疗保障",
+            "基本医疗有保障",
+            "基本医疗是否有保障",
+            "基本医疗",
+        ],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "住房安全",
+        columns: &[
+            "住房安全保障",
+            "住房安全有保障",
+            "住房安全是否有保障",
+            "住房安全",
+        ],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "饮水安全",
+        columns: &[
+            "饮水安全保障",
+            "饮水安全有保障",
+            "饮水安全",
+            "是否解决安全饮用水",
+            "饮水是否安全",
+        ],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "饮水水量",
+        columns: &["饮水水量达标", "水量达标", "水量", "饮水水量"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "饮水水质",
+        columns: &["饮水水质达标", "水质达标", "水质", "饮水水质"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "用水方便程度",
+        columns: &["用水方便程度达标", "用水方便程度", "用水方便", "取水方便"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "供水保证率",
+        columns: &["供水保证率达标", "供水保证率", "供水保证"],
+        yes_is_shortfall: false,
+    },
+    GuaranteeItem {
+        name: "危房",
+        columns: &[
+            "是否危房户",
+            "危房户",
+            "危房等级",
+            "住房危险等级",
+            "房屋危险等级",
+        ],
+        yes_is_shortfall: true,
+    },
+];
+
+pub fn guarantee_item(name: &str) -> Option<&'static GuaranteeItem> {
+    GUARANTEE_ITEMS.iter().find(|i| i.name == name)
+}
+
+/// 两不愁三保障 and 饮水 as read: item → met (`false` = explicitly not
+/// met); an item absent from the map was not stated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Guarantees {
-    pub education: Option<bool>,
-    pub medical: Option<bool>,
-    pub housing: Option<bool>,
-    pub water: Option<bool>,
+pub struct Guarantees(pub std::collections::BTreeMap<&'static str, bool>);
+
+impl Guarantees {
+    pub fn get(&self, item: &str) -> Option<bool> {
+        self.0.get(item).copied()
+    }
+}
+
+/// A member's health as exported (健康状况), read as whether it is a
+/// serious illness or a disability (a risk of falling into poverty).
+pub fn serious_health(health: &str) -> bool {
+    let h = health.trim();
+    !h.is_empty()
+        && !matches!(h, "健康" | "良好" | "一般" | "正常")
+        && [
+            "大病",
+            "重病",
+            "残疾",
+            "慢性病",
+            "长期慢性病",
+            "患有",
+            "癌",
+            "瘫",
+        ]
+        .iter()
+        .any(|k| h.contains(k))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +263,8 @@ pub struct Member {
     pub name: String,
     pub id_no: String,
     pub relation: String,
+    /// 健康状况 as exported ("" when not given).
+    pub health: String,
 }
 
 /// One out-of-pocket / department warning record.
@@ -148,8 +276,26 @@ pub struct Expense {
     pub date: NaiveDate,
     pub source_unit: String,
     pub person: String,
+    /// The month whose run already counted this record for a `count_once`
+    /// rule (勐海: a department warning counts in one monthly run only).
+    pub counted_in: Option<String>,
     #[serde(skip)]
     pub source: Location,
+}
+
+impl Expense {
+    /// What identifies the record across months and files.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}",
+            self.hh_id,
+            self.person,
+            self.date,
+            self.cause,
+            self.amount.normalize(),
+            self.source_unit
+        )
+    }
 }
 
 /// A row skipped or doubtful, for the 数据问题 sheet.
@@ -230,6 +376,22 @@ mod tests {
             Some(HouseholdType::General)
         );
         assert_eq!(HouseholdType::parse("五保户"), None);
+        // 未脱贫户 are their own group, not 脱贫户.
+        assert_eq!(HouseholdType::parse("贫困户"), Some(HouseholdType::Poor));
+        assert_eq!(HouseholdType::parse("未脱贫户"), Some(HouseholdType::Poor));
+        assert_eq!(
+            HouseholdType::parse("已脱贫户"),
+            Some(HouseholdType::Tuopin)
+        );
+    }
+
+    #[test]
+    fn serious_illness_or_disability() {
+        assert!(serious_health("长期慢性病"));
+        assert!(serious_health("残疾"));
+        assert!(serious_health("患有大病"));
+        assert!(!serious_health("健康"));
+        assert!(!serious_health(""));
     }
 
     #[test]

@@ -40,7 +40,20 @@ pub struct Labels {
     /// 突发严重困难户, where the locality has the category.
     #[serde(default)]
     pub sudden: Option<String>,
+    /// 未脱贫户 (建档立卡贫困户 not yet out of poverty): warned and counted
+    /// on their own, never as 脱贫监测户 or 边缘户.
+    #[serde(default = "default_poor")]
+    pub poor: String,
+    #[serde(default = "default_poor_risk")]
+    pub poor_risk: String,
     pub citation: Citation,
+}
+
+fn default_poor() -> String {
+    "未脱贫户".into()
+}
+fn default_poor_risk() -> String {
+    "未稳定脱贫".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -83,13 +96,23 @@ pub struct Measure {
 pub struct Elimination {
     /// Consecutive months without any rule firing.
     pub stable_months: u32,
+    /// Where the number of months comes from when the document gives none
+    /// (printed on the forms as such, never as a quote of the document).
+    #[serde(default = "default_period_basis")]
+    pub period_basis: String,
+    /// The document's clause on elimination (its own words).
     pub citation: Citation,
+}
+
+fn default_period_basis() -> String {
+    "文件未规定期限，取国家防止返贫监测帮扶做法：收入持续稳定原则上不少于半年".into()
 }
 
 impl Default for Elimination {
     fn default() -> Self {
         Elimination {
             stable_months: 6,
+            period_basis: default_period_basis(),
             citation: Citation {
                 clause: "国家防止返贫监测帮扶做法".into(),
                 text: "收入持续稳定，原则上不少于半年".into(),
@@ -124,45 +147,158 @@ struct RuleFileDef {
     measures: Vec<Measure>,
 }
 
+/// How a measured value is compared with a threshold, chosen from the
+/// document's word (《民法典》第一千二百五十九条: “以上”“以下”包括本数，
+/// “不满”“超过”不包括本数).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cmp {
+    /// 低于 / 不满: strictly below.
+    Below,
+    /// 以下: at or below.
+    AtOrBelow,
+    /// 超过: strictly above.
+    Above,
+    /// 以上 / 达到: at or above.
+    AtOrAbove,
+}
+
+impl Cmp {
+    pub fn holds(self, value: Decimal, threshold: Decimal) -> bool {
+        match self {
+            Cmp::Below => value < threshold,
+            Cmp::AtOrBelow => value <= threshold,
+            Cmp::Above => value > threshold,
+            Cmp::AtOrAbove => value >= threshold,
+        }
+    }
+    /// The word the forms print.
+    pub fn word(self) -> &'static str {
+        match self {
+            Cmp::Below => "低于",
+            Cmp::AtOrBelow => "不高于",
+            Cmp::Above => "超过",
+            Cmp::AtOrAbove => "达到",
+        }
+    }
+    fn is_low(self) -> bool {
+        matches!(self, Cmp::Below | Cmp::AtOrBelow)
+    }
+}
+
+/// What counts as a risk of falling into poverty besides low income
+/// (巴彦淖尔 四、第二类 “且有致贫风险”).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskFactor {
+    /// 人均纯收入 below the poverty line (`poverty_line`).
+    BelowPovertyLine,
+    /// A rigid expense record in the last `risk_window_months` months.
+    RigidExpense,
+    /// A member with serious illness or disability (健康状况).
+    IllnessOrDisability,
+    /// A 两不愁三保障/饮水 item explicitly not met.
+    GuaranteeShortfall,
+    /// 劳动力人数 = 0.
+    NoLabour,
+}
+
+impl RiskFactor {
+    pub fn label(self) -> &'static str {
+        match self {
+            RiskFactor::BelowPovertyLine => "人均纯收入低于扶贫标准",
+            RiskFactor::RigidExpense => "有刚性支出",
+            RiskFactor::IllnessOrDisability => "家庭成员患大病、慢性病或残疾",
+            RiskFactor::GuaranteeShortfall => "“两不愁三保障”或饮水未达标",
+            RiskFactor::NoLabour => "无劳动力",
+        }
+    }
+}
+
+/// For some household types a low income alone is not enough.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskRequirement {
+    pub for_types: Vec<HouseholdType>,
+    pub factors: Vec<RiskFactor>,
+    pub poverty_line: Option<Decimal>,
+    pub window_months: u32,
+}
+
 /// Parameters of each rule kind. Unknown keys are refused.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Params {
-    /// 人均纯收入 below `line`.
-    IncomeBelowLine { line: Decimal },
+    /// 人均纯收入 compared with `line`; for `risk.for_types` also one of
+    /// the risk factors.
+    IncomeBelowLine {
+        line: Decimal,
+        compare: Cmp,
+        risk: Option<RiskRequirement>,
+    },
     /// Out-of-pocket spending for `causes` within the last `window_months`
-    /// months (the run month included) above `amount`.
+    /// months (the run month included) compared with `amount`. With
+    /// `count_once`, a record counted in an earlier month's run is not
+    /// counted again.
     SpendingOverAmount {
         amount: Decimal,
         causes: Vec<String>,
         window_months: u32,
+        compare: Cmp,
+        count_once: bool,
     },
-    /// Rigid spending for `causes` within `window_months` above `ratio` ×
-    /// last year's household net income.
+    /// Rigid spending for `causes` within `window_months` compared with
+    /// `ratio` × last year's household net income.
     SpendingOverLastYearIncome {
         causes: Vec<String>,
         window_months: u32,
         ratio: Decimal,
+        compare: Cmp,
     },
-    /// 家庭纯收入 fell by at least `ratio` against last year.
-    IncomeDrop { ratio: Decimal },
+    /// 家庭纯收入 fell against last year by `ratio` (compared).
+    IncomeDrop { ratio: Decimal, compare: Cmp },
     /// 转移性收入 share of income at least `transfer_share` and per-capita
-    /// net income without transfers below `line`.
+    /// net income without transfers compared with `line`.
     SubsidyHeavy {
         transfer_share: Decimal,
         line: Decimal,
+        compare: Cmp,
     },
-    /// Any of `items` (义务教育, 基本医疗, 住房安全, 饮水安全) explicitly not met.
+    /// 支出骤增: rigid spending of the last `window_months` months against
+    /// the same months a year earlier, compared with `ratio` × that, and at
+    /// least `min_amount`.
+    SpendingSurge {
+        causes: Vec<String>,
+        window_months: u32,
+        ratio: Decimal,
+        min_amount: Decimal,
+        compare: Cmp,
+    },
+    /// (家庭纯收入 − rigid spending of the last `window_months` months) ÷
+    /// 家庭人口 compared with `poverty_line`.
+    NetAfterSpendingBelowLine {
+        causes: Vec<String>,
+        window_months: u32,
+        poverty_line: Decimal,
+        compare: Cmp,
+    },
+    /// Any of `items` (see `model::GUARANTEE_ITEMS`) explicitly not met.
     GuaranteeNotMet { items: Vec<String> },
     /// The household applied itself (农户申报 = 是).
     SelfApplication,
 }
 
-pub const GUARANTEE_ITEMS: [&str; 4] = ["义务教育", "基本医疗", "住房安全", "饮水安全"];
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct P1 {
     line: Decimal,
+    compare: Cmp,
+    #[serde(default)]
+    require_risk_for: Vec<String>,
+    #[serde(default)]
+    risk_factors: Vec<RiskFactor>,
+    #[serde(default)]
+    poverty_line: Option<Decimal>,
+    #[serde(default)]
+    risk_window_months: Option<u32>,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +306,9 @@ struct P2 {
     amount: Decimal,
     causes: Vec<String>,
     window_months: u32,
+    compare: Cmp,
+    #[serde(default)]
+    count_once: bool,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,17 +316,20 @@ struct P3 {
     causes: Vec<String>,
     window_months: u32,
     ratio: Decimal,
+    compare: Cmp,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct P4 {
     ratio: Decimal,
+    compare: Cmp,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct P5 {
     transfer_share: Decimal,
     line: Decimal,
+    compare: Cmp,
 }
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +339,23 @@ struct P6 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct P7 {}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P8 {
+    causes: Vec<String>,
+    window_months: u32,
+    ratio: Decimal,
+    min_amount: Decimal,
+    compare: Cmp,
+}
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P9 {
+    causes: Vec<String>,
+    window_months: u32,
+    poverty_line: Decimal,
+    compare: Cmp,
+}
 
 pub const KINDS: &[&str] = &[
     "income_below_line",
@@ -204,9 +363,163 @@ pub const KINDS: &[&str] = &[
     "spending_over_last_year_income",
     "income_drop",
     "subsidy_heavy",
+    "spending_surge",
+    "net_after_spending_below_line",
     "guarantee_not_met",
     "self_application",
 ];
+
+/// A comparison that fits the kind: incomes fall below, spending rises above.
+fn check_cmp(c: Cmp, low: bool) -> std::result::Result<Cmp, String> {
+    if c.is_low() == low {
+        Ok(c)
+    } else if low {
+        Err("compare 应为 below（低于）或 at_or_below（以下）".into())
+    } else {
+        Err("compare 应为 above（超过）或 at_or_above（以上）".into())
+    }
+}
+
+/// Parse one `[[rule.params]]` table of a rule of `kind`.
+fn parse_params(kind: &str, v: toml::Value, ctx: &str) -> std::result::Result<Params, String> {
+    let bad = |e: toml::de::Error| format!("{ctx}有误：{}", e.message().trim());
+    let at = |m: String| format!("{ctx}：{m}");
+    Ok(match kind {
+        "income_below_line" => {
+            let p: P1 = v.try_into().map_err(bad)?;
+            let risk = if p.require_risk_for.is_empty() {
+                None
+            } else {
+                let for_types = p
+                    .require_risk_for
+                    .iter()
+                    .map(|t| {
+                        HouseholdType::parse(t)
+                            .ok_or_else(|| at(format!("require_risk_for 中的户类型“{t}”无法识别")))
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                if p.risk_factors.is_empty() {
+                    return Err(at("写了 require_risk_for 就要写 risk_factors".into()));
+                }
+                let poverty_line = p
+                    .poverty_line
+                    .map(|l| positive_money(ctx, "poverty_line", l))
+                    .transpose()?;
+                if p.risk_factors.contains(&RiskFactor::BelowPovertyLine) && poverty_line.is_none()
+                {
+                    return Err(at(
+                        "risk_factors 含 below_poverty_line 时须给出 poverty_line".into(),
+                    ));
+                }
+                let window_months = p.risk_window_months.unwrap_or(12);
+                check_window(window_months).map_err(at)?;
+                Some(RiskRequirement {
+                    for_types,
+                    factors: p.risk_factors,
+                    poverty_line,
+                    window_months,
+                })
+            };
+            Params::IncomeBelowLine {
+                line: positive_money(ctx, "line", p.line)?,
+                compare: check_cmp(p.compare, true).map_err(at)?,
+                risk,
+            }
+        }
+        "spending_over_amount" => {
+            let p: P2 = v.try_into().map_err(bad)?;
+            check_causes(&p.causes).map_err(at)?;
+            check_window(p.window_months).map_err(at)?;
+            Params::SpendingOverAmount {
+                amount: positive_money(ctx, "amount", p.amount)?,
+                causes: p.causes,
+                window_months: p.window_months,
+                compare: check_cmp(p.compare, false).map_err(at)?,
+                count_once: p.count_once,
+            }
+        }
+        "spending_over_last_year_income" => {
+            let p: P3 = v.try_into().map_err(bad)?;
+            check_causes(&p.causes).map_err(at)?;
+            check_window(p.window_months).map_err(at)?;
+            Params::SpendingOverLastYearIncome {
+                causes: p.causes,
+                window_months: p.window_months,
+                ratio: ratio_in(ctx, "ratio", p.ratio, Decimal::TEN)?,
+                compare: check_cmp(p.compare, false).map_err(at)?,
+            }
+        }
+        "income_drop" => {
+            let p: P4 = v.try_into().map_err(bad)?;
+            if p.ratio <= Decimal::ZERO || p.ratio >= Decimal::ONE {
+                return Err(at("ratio 应在 0 与 1 之间".into()));
+            }
+            Params::IncomeDrop {
+                ratio: p.ratio,
+                compare: check_cmp(p.compare, false).map_err(at)?,
+            }
+        }
+        "subsidy_heavy" => {
+            let p: P5 = v.try_into().map_err(bad)?;
+            Params::SubsidyHeavy {
+                transfer_share: ratio_in(ctx, "transfer_share", p.transfer_share, Decimal::ONE)?,
+                line: positive_money(ctx, "line", p.line)?,
+                compare: check_cmp(p.compare, true).map_err(at)?,
+            }
+        }
+        "spending_surge" => {
+            let p: P8 = v.try_into().map_err(bad)?;
+            check_causes(&p.causes).map_err(at)?;
+            check_window(p.window_months).map_err(at)?;
+            Params::SpendingSurge {
+                causes: p.causes,
+                window_months: p.window_months,
+                ratio: ratio_in(ctx, "ratio", p.ratio, Decimal::ONE_HUNDRED)?,
+                min_amount: positive_money(ctx, "min_amount", p.min_amount)?,
+                compare: check_cmp(p.compare, false).map_err(at)?,
+            }
+        }
+        "net_after_spending_below_line" => {
+            let p: P9 = v.try_into().map_err(bad)?;
+            check_causes(&p.causes).map_err(at)?;
+            check_window(p.window_months).map_err(at)?;
+            Params::NetAfterSpendingBelowLine {
+                causes: p.causes,
+                window_months: p.window_months,
+                poverty_line: positive_money(ctx, "poverty_line", p.poverty_line)?,
+                compare: check_cmp(p.compare, true).map_err(at)?,
+            }
+        }
+        "guarantee_not_met" => {
+            let p: P6 = v.try_into().map_err(bad)?;
+            if let Some(x) = p
+                .items
+                .iter()
+                .find(|i| crate::model::guarantee_item(i).is_none())
+            {
+                let names: Vec<&str> = crate::model::GUARANTEE_ITEMS
+                    .iter()
+                    .map(|i| i.name)
+                    .collect();
+                return Err(at(format!("items 中的“{x}”不是 {}", names.join("、"))));
+            }
+            if p.items.is_empty() {
+                return Err(at("items 不能为空".into()));
+            }
+            Params::GuaranteeNotMet { items: p.items }
+        }
+        "self_application" => {
+            let _: P7 = v.try_into().map_err(bad)?;
+            Params::SelfApplication
+        }
+        other => {
+            return Err(format!(
+                "{ctx}：规则类型“{other}”不受支持；可用类型：{}",
+                KINDS.join("、")
+            ))
+        }
+    })
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Dated {
@@ -351,80 +664,7 @@ impl RuleSet {
                     .ok_or_else(|| err(format!("{ctx}缺少生效日期 effective_from")))?;
                 let to = date(t.remove("effective_to"), "effective_to")?;
                 let v = toml::Value::Table(t);
-                let bad = |e: toml::de::Error| err(format!("{ctx}有误：{}", e.message()));
-                let params = match r.kind.as_str() {
-                    "income_below_line" => {
-                        let p: P1 = v.try_into().map_err(bad)?;
-                        Params::IncomeBelowLine {
-                            line: positive_money(&ctx, "line", p.line).map_err(err)?,
-                        }
-                    }
-                    "spending_over_amount" => {
-                        let p: P2 = v.try_into().map_err(bad)?;
-                        check_causes(&p.causes).map_err(|m| err(format!("{ctx}：{m}")))?;
-                        check_window(p.window_months).map_err(|m| err(format!("{ctx}：{m}")))?;
-                        Params::SpendingOverAmount {
-                            amount: positive_money(&ctx, "amount", p.amount).map_err(err)?,
-                            causes: p.causes,
-                            window_months: p.window_months,
-                        }
-                    }
-                    "spending_over_last_year_income" => {
-                        let p: P3 = v.try_into().map_err(bad)?;
-                        check_causes(&p.causes).map_err(|m| err(format!("{ctx}：{m}")))?;
-                        check_window(p.window_months).map_err(|m| err(format!("{ctx}：{m}")))?;
-                        Params::SpendingOverLastYearIncome {
-                            causes: p.causes,
-                            window_months: p.window_months,
-                            ratio: ratio_in(&ctx, "ratio", p.ratio, Decimal::TEN).map_err(err)?,
-                        }
-                    }
-                    "income_drop" => {
-                        let p: P4 = v.try_into().map_err(bad)?;
-                        if p.ratio <= Decimal::ZERO || p.ratio >= Decimal::ONE {
-                            return Err(err(format!("{ctx}：ratio 应在 0 与 1 之间")));
-                        }
-                        Params::IncomeDrop { ratio: p.ratio }
-                    }
-                    "subsidy_heavy" => {
-                        let p: P5 = v.try_into().map_err(bad)?;
-                        Params::SubsidyHeavy {
-                            transfer_share: ratio_in(
-                                &ctx,
-                                "transfer_share",
-                                p.transfer_share,
-                                Decimal::ONE,
-                            )
-                            .map_err(err)?,
-                            line: positive_money(&ctx, "line", p.line).map_err(err)?,
-                        }
-                    }
-                    "guarantee_not_met" => {
-                        let p: P6 = v.try_into().map_err(bad)?;
-                        if let Some(x) = p
-                            .items
-                            .iter()
-                            .find(|i| !GUARANTEE_ITEMS.contains(&i.as_str()))
-                        {
-                            return Err(err(format!(
-                                "{ctx}：items 中的“{x}”不是 {}",
-                                GUARANTEE_ITEMS.join("、")
-                            )));
-                        }
-                        Params::GuaranteeNotMet { items: p.items }
-                    }
-                    "self_application" => {
-                        let _: P7 = v.try_into().map_err(bad)?;
-                        Params::SelfApplication
-                    }
-                    other => {
-                        return Err(err(format!(
-                            "规则“{}”的类型“{other}”不受支持；可用类型：{}",
-                            r.id,
-                            KINDS.join("、")
-                        )))
-                    }
-                };
+                let params = parse_params(&r.kind, v, &ctx).map_err(err)?;
                 values.push(Dated { from, to, params });
             }
             rules.push(Rule {
@@ -504,9 +744,34 @@ impl RuleSet {
         self.rules
             .iter()
             .find_map(|r| match r.params_for(month_start) {
-                Some(Params::IncomeBelowLine { line }) => Some(*line),
+                Some(Params::IncomeBelowLine { line, .. }) => Some(*line),
                 _ => None,
             })
+    }
+
+    /// The windows (from, to, causes) of the count-once spending rules in
+    /// force for the month: records in them are counted this month only.
+    pub fn count_once_windows(
+        &self,
+        month_start: NaiveDate,
+    ) -> Vec<(NaiveDate, NaiveDate, Vec<String>)> {
+        let end = crate::normalize::month_end(month_start);
+        self.rules
+            .iter()
+            .filter_map(|r| match r.params_for(month_start) {
+                Some(Params::SpendingOverAmount {
+                    window_months,
+                    causes,
+                    count_once: true,
+                    ..
+                }) => Some((
+                    months_back(month_start, window_months - 1),
+                    end,
+                    causes.clone(),
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The longest spending window, for the forms' 刚性支出 block.
@@ -516,7 +781,9 @@ impl RuleSet {
             .iter()
             .filter_map(|r| match r.params_for(month_start) {
                 Some(Params::SpendingOverAmount { window_months, .. })
-                | Some(Params::SpendingOverLastYearIncome { window_months, .. }) => {
+                | Some(Params::SpendingOverLastYearIncome { window_months, .. })
+                | Some(Params::SpendingSurge { window_months, .. })
+                | Some(Params::NetAfterSpendingBelowLine { window_months, .. }) => {
                     Some(*window_months)
                 }
                 _ => None,
@@ -611,9 +878,11 @@ citation = { clause = "一", text = "x" }
 [[rule.params]]
 effective_from = 2020-01-01
 line = 4428
+compare = "below"
 [[rule.params]]
 effective_from = 2021-01-01
 line = "6000"
+compare = "at_or_below"
 "#,
         )
         .unwrap();
@@ -622,13 +891,17 @@ line = "6000"
         assert_eq!(
             r.params_for(d(2020, 3)),
             Some(&Params::IncomeBelowLine {
-                line: Decimal::from(4428)
+                line: Decimal::from(4428),
+                compare: Cmp::Below,
+                risk: None,
             })
         );
         assert_eq!(
             r.params_for(d(2021, 3)),
             Some(&Params::IncomeBelowLine {
-                line: Decimal::from(6000)
+                line: Decimal::from(6000),
+                compare: Cmp::AtOrBelow,
+                risk: None,
             })
         );
         assert_eq!(r.params_for(d(2019, 12)), None);
@@ -687,11 +960,39 @@ effective_from = 2020-01-01
 amount = 5000
 causes = ["因穷"]
 window_months = 2
+compare = "above"
 "#,
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("因穷"), "{e}");
+    }
+
+    #[test]
+    fn a_comparison_must_fit_the_rule() {
+        let rule = |cmp: &str| {
+            parse(&format!(
+                r#"
+[[rule]]
+id = "x"
+name = "x"
+kind = "income_below_line"
+citation = {{ clause = "一", text = "x" }}
+[[rule.params]]
+effective_from = 2020-01-01
+line = 5000
+compare = "{cmp}"
+"#
+            ))
+        };
+        assert!(rule("at_or_below").is_ok());
+        let e = rule("above").unwrap_err().to_string();
+        assert!(e.contains("below"), "{e}");
+        assert!(rule("less").is_err());
+        assert!(Cmp::AtOrBelow.holds(Decimal::from(5000), Decimal::from(5000)));
+        assert!(!Cmp::Below.holds(Decimal::from(5000), Decimal::from(5000)));
+        assert!(!Cmp::Above.holds(Decimal::from(5000), Decimal::from(5000)));
+        assert!(Cmp::AtOrAbove.holds(Decimal::from(5000), Decimal::from(5000)));
     }
 
     #[test]
@@ -709,5 +1010,63 @@ effective_from = 2020-01-01
         .unwrap_err()
         .to_string();
         assert!(e.contains("citation"), "{e}");
+    }
+}
+
+/// Citation checks against the seed documents (`../shared/seeds`, beside
+/// the repository in every checkout and in CI).
+#[cfg(test)]
+mod citations {
+    use super::*;
+
+    fn fold(s: &str) -> String {
+        crate::normalize::fold_width(s)
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace() && !matches!(c, '“' | '”' | '"' | '、' | '，' | ',' | '。')
+            })
+            .collect()
+    }
+
+    /// Every fragment of `text` between "……" or "；" must be words of the
+    /// document: a citation quotes, it does not paraphrase.
+    fn missing<'a>(text: &'a str, seed: &str) -> Vec<&'a str> {
+        let seed = fold(seed);
+        text.split(['；', ';'])
+            .flat_map(|p| p.split("……"))
+            .map(str::trim)
+            .filter(|f| f.chars().count() >= 2 && !seed.contains(&fold(f)))
+            .collect()
+    }
+
+    #[test]
+    fn every_citation_quotes_its_document() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let seeds = repo.join("../shared/seeds");
+        if !seeds.exists() {
+            eprintln!("skipped: {} not found", seeds.display());
+            return;
+        }
+        let mut bad = Vec::new();
+        for f in rule_files(&repo.join("rules")).unwrap() {
+            let rs = RuleSet::load(&f).unwrap();
+            let seed = std::fs::read_to_string(seeds.join(&rs.meta.seed)).unwrap();
+            let mut cites: Vec<(String, &Citation)> = vec![
+                ("labels".into(), &rs.labels.citation),
+                ("elimination".into(), &rs.elimination.citation),
+            ];
+            cites.extend(rs.rules.iter().map(|r| (r.id.clone(), &r.citation)));
+            cites.extend(
+                rs.measures
+                    .iter()
+                    .map(|m| (format!("measure {}", m.category), &m.citation)),
+            );
+            for (what, c) in cites {
+                for m in missing(&c.text, &seed) {
+                    bad.push(format!("{} {what}: “{m}”", rs.meta.id));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "not in the documents:\n{}", bad.join("\n"));
     }
 }

@@ -11,7 +11,7 @@ use crate::assess::{assess_all, class_label, Assessment};
 use crate::config::Plan;
 use crate::error::{MonitorError, Result};
 use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
-use crate::model::{DataIssue, MonthData};
+use crate::model::{DataIssue, HouseholdType, MonthData};
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
 use crate::validate::load_month;
@@ -115,6 +115,8 @@ pub struct Counts {
     pub by_cause: std::collections::BTreeMap<String, usize>,
     /// Eliminations on record (cumulative).
     pub eliminated_total: usize,
+    /// 未脱贫户 that triggered a rule (counted apart from the monitored).
+    pub poor_warned: usize,
     pub natural_changes: usize,
     pub data_issues: usize,
     pub rows_skipped: usize,
@@ -131,6 +133,8 @@ pub struct Summary {
     /// Things to check before reporting this month's lists upward.
     pub warnings: Vec<String>,
     pub households: Vec<HouseholdOut>,
+    /// 未脱贫户 that triggered a rule (not monitored, listed on their own).
+    pub poor_households: Vec<HouseholdOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,7 +216,21 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         )));
     }
 
-    let (mut data, assessments) = read_and_assess(plan, &rs, month, &progress)?;
+    let counted = tx.counted_before(&month_key)?;
+    let (mut data, assessments) = read_and_assess(plan, &rs, month, &counted, &progress)?;
+    let once: Vec<String> = rs
+        .count_once_windows(month)
+        .iter()
+        .flat_map(|(from, to, causes)| {
+            data.expenses.iter().filter(move |e| {
+                e.counted_in.is_none()
+                    && e.date >= *from
+                    && e.date <= *to
+                    && causes.contains(&e.cause)
+            })
+        })
+        .map(|e| e.key())
+        .collect();
 
     progress.stage("比对监测历史");
     let prev = tx.previous(&month_key)?;
@@ -226,7 +244,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 prev.get(&h.id),
                 decisions.get(&h.id),
                 &month_key,
-                a.at_risk(),
+                // 未脱贫户 are warned and listed on their own, never monitored.
+                a.at_risk() && h.hh_type != HouseholdType::Poor,
                 h.hh_type.already_monitored(),
                 h.labor == Some(0),
                 rs.elimination.stable_months,
@@ -311,6 +330,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         &point,
         &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
     )?;
+    tx.record_counted(&month_key, &once)?;
 
     progress.stage("生成报表");
     let ctx = ReportCtx::new(&rs, month, &data.members, &data.expenses);
@@ -355,6 +375,23 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 &b.h.id,
             ))
     });
+    let poor: Vec<RiskRow> = data
+        .households
+        .iter()
+        .zip(&assessments)
+        .zip(&statuses)
+        .filter(|((h, a), _)| h.hh_type == HouseholdType::Poor && a.at_risk())
+        .map(|((h, a), st)| {
+            let (class, risk) = class_label(&rs, h.hh_type);
+            RiskRow {
+                h,
+                a,
+                class,
+                risk,
+                st,
+            }
+        })
+        .collect();
     let mut issues = issues_with_unassessed(&data, &assessments);
     let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
     if let Some(w) = &jump {
@@ -376,6 +413,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         &rows,
         &ledger::LedgerData {
             rows: &rows,
+            poor: &poor,
             eliminated: &eliminated,
             changes: &changes,
             trend: &trend,
@@ -397,6 +435,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     );
     let mut summary = summary;
     summary.warnings.extend(jump.clone());
+    summary.counts.poor_warned = poor.len();
+    summary.poor_households = poor.iter().map(household_out).collect();
     let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
         path: out.join(&month_key).join(SUMMARY_FILE),
         msg: format!("生成 summary.json 时出错（技术信息：{e}）"),
@@ -442,13 +482,21 @@ fn shown_in_place(e: MonitorError, tmp: &Path, final_dir: &Path) -> MonitorError
 }
 
 /// Read the month's inputs and assess every household.
+/// `counted`: expense records a count-once rule counted in an earlier
+/// month (key → month), from the store.
 fn read_and_assess(
     plan: &Plan,
     rs: &RuleSet,
     month: chrono::NaiveDate,
+    counted: &std::collections::HashMap<String, String>,
     progress: &Progress,
 ) -> Result<(MonthData, Vec<Assessment>)> {
-    let data = load_month(&plan.inputs, &rs.load_options(), |m| progress.stage(m))?;
+    let mut data = load_month(&plan.inputs, &rs.load_options(), |m| progress.stage(m))?;
+    if !counted.is_empty() {
+        for e in &mut data.expenses {
+            e.counted_in = counted.get(&e.key()).cloned();
+        }
+    }
     if rs.needs_income()
         && !data.households.is_empty()
         && data.households.iter().all(|h| h.income.is_none())
@@ -464,9 +512,14 @@ fn read_and_assess(
         ));
     }
     progress.start("风险测算", data.households.len() as u64);
-    let assessments = assess_all(rs, month, &data.households, &data.expenses, || {
-        progress.inc()
-    });
+    let assessments = assess_all(
+        rs,
+        month,
+        &data.households,
+        &data.expenses,
+        &data.members,
+        || progress.inc(),
+    );
     Ok((data, assessments))
 }
 
@@ -486,7 +539,7 @@ pub fn check(plan: &Plan, quiet: bool) -> Result<CheckReport> {
     let progress = Progress::new(quiet);
     let rs = RuleSet::load(&plan.rules)?;
     rs.check_month(m)?;
-    let (data, assessments) = read_and_assess(plan, &rs, m, &progress)?;
+    let (data, assessments) = read_and_assess(plan, &rs, m, &Default::default(), &progress)?;
     progress.finish();
     Ok(CheckReport {
         households: data.households.len(),
@@ -675,7 +728,6 @@ fn build_summary(
             *counts.by_cause.entry(c).or_default() += 1;
         }
     }
-    let s = |d: Option<Decimal>| d.map(|d| format!("{d:.2}"));
     Summary {
         month: month_key.to_string(),
         ruleset: RulesetOut {
@@ -688,36 +740,40 @@ fn build_summary(
         trend,
         outputs,
         warnings: Vec::new(),
-        households: rows
+        households: rows.iter().map(household_out).collect(),
+        poor_households: Vec::new(),
+    }
+}
+
+/// One household of summary.json.
+fn household_out(r: &RiskRow) -> HouseholdOut {
+    let s = |d: Option<Decimal>| d.map(|d| format!("{d:.2}"));
+    HouseholdOut {
+        household_id: r.h.id.clone(),
+        head_name: r.h.head_name.clone(),
+        township: r.h.township.clone(),
+        village: r.h.village.clone(),
+        household_type: r.h.hh_type.label().to_string(),
+        status: r.class.to_string(),
+        risk: r.risk.to_string(),
+        monitoring_status: r.status().to_string(),
+        identified_month: r.st.identified.clone(),
+        eliminated_month: r.st.eliminated.clone(),
+        elimination_method: r.st.method.clone(),
+        months_without_warning: r.st.quiet_months,
+        size: r.h.size,
+        causes: r.a.causes(),
+        per_capita_net_income: s(r.a.per_capita),
+        triggers: r
+            .a
+            .triggers
             .iter()
-            .map(|r| HouseholdOut {
-                household_id: r.h.id.clone(),
-                head_name: r.h.head_name.clone(),
-                township: r.h.township.clone(),
-                village: r.h.village.clone(),
-                household_type: r.h.hh_type.label().to_string(),
-                status: r.class.to_string(),
-                risk: r.risk.to_string(),
-                monitoring_status: r.status().to_string(),
-                identified_month: r.st.identified.clone(),
-                eliminated_month: r.st.eliminated.clone(),
-                elimination_method: r.st.method.clone(),
-                months_without_warning: r.st.quiet_months,
-                size: r.h.size,
-                causes: r.a.causes(),
-                per_capita_net_income: s(r.a.per_capita),
-                triggers: r
-                    .a
-                    .triggers
-                    .iter()
-                    .map(|t| TriggerOut {
-                        rule_id: t.rule_id.clone(),
-                        causes: t.causes.clone(),
-                        measured: s(t.measured),
-                        threshold: s(t.threshold),
-                        basis: t.basis.clone(),
-                    })
-                    .collect(),
+            .map(|t| TriggerOut {
+                rule_id: t.rule_id.clone(),
+                causes: t.causes.clone(),
+                measured: s(t.measured),
+                threshold: s(t.threshold),
+                basis: t.basis.clone(),
             })
             .collect(),
     }

@@ -69,7 +69,7 @@ pub const INCOME_COLUMNS: [&str; 5] = [
     "生产经营性支出",
 ];
 
-pub const HOUSEHOLD_SPECS: &[FieldSpec] = &[
+const ROSTER_BASE: &[FieldSpec] = &[
     HH_ID,
     field!("户主姓名", ["户主", "户主名称", "姓名"], true),
     ID_NO,
@@ -120,31 +120,7 @@ pub const HOUSEHOLD_SPECS: &[FieldSpec] = &[
     PROPERTY,
     TRANSFER,
     COST,
-    field!(
-        "义务教育保障",
-        ["义务教育有保障", "义务教育是否有保障", "义务教育"],
-        false
-    ),
-    field!(
-        "基本医疗保障",
-        ["基本医疗有保障", "基本医疗是否有保障", "基本医疗"],
-        false
-    ),
-    field!(
-        "住房安全保障",
-        ["住房安全有保障", "住房安全是否有保障", "住房安全"],
-        false
-    ),
-    field!(
-        "饮水安全保障",
-        [
-            "饮水安全有保障",
-            "饮水安全",
-            "是否解决安全饮用水",
-            "饮水是否安全"
-        ],
-        false
-    ),
+    field!("健康状况", ["健康情况", "身体状况"], false),
     field!(
         "农户申报",
         ["是否申报", "农户是否申报", "本人申报", "农户申请"],
@@ -152,6 +128,18 @@ pub const HOUSEHOLD_SPECS: &[FieldSpec] = &[
     ),
     field!("申报原因", ["申请原因", "申报风险类型"], false),
 ];
+
+/// The roster's columns: the fixed ones and one per 两不愁三保障/饮水 item
+/// a rule file can check (`model::GUARANTEE_ITEMS`).
+pub static HOUSEHOLD_SPECS: std::sync::LazyLock<Vec<FieldSpec>> = std::sync::LazyLock::new(|| {
+    let mut v = ROSTER_BASE.to_vec();
+    v.extend(GUARANTEE_ITEMS.iter().map(|i| FieldSpec {
+        key: i.name,
+        aliases: i.columns,
+        required: false,
+    }));
+    v
+});
 
 const INCOME_SPECS: &[FieldSpec] = &[
     FieldSpec {
@@ -212,6 +200,7 @@ const MEMBER_SPECS: &[FieldSpec] = &[
         true
     ),
     field!("与户主关系", ["与户主的关系", "关系"], false),
+    field!("健康状况", ["健康情况", "身体状况"], false),
 ];
 
 /// One input: a file and, optionally, the sheet to use.
@@ -338,7 +327,7 @@ pub fn load_month(
     let mut issues = Issues(Vec::new());
 
     progress("读取农户信息");
-    let mut ht = cache.table(&inputs.households, HOUSEHOLD_SPECS)?;
+    let mut ht = cache.table(&inputs.households, &HOUSEHOLD_SPECS)?;
     issues.notes(&ht);
     let has_income_cols = INCOME_COLUMNS.iter().any(|k| ht.has(k));
     if has_income_cols {
@@ -479,6 +468,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
                 name: ht.cell(row, "户主姓名").text(),
                 id_no,
                 relation: rel.clone(),
+                health: ht.cell(row, "健康状况").text(),
             });
             if !is_head_relation(&rel) {
                 continue;
@@ -596,18 +586,13 @@ fn read_household(
             r.last_year_pc.insert(id.clone(), pc);
         }
     }
+    let guarantees = read_guarantees(ht, row_no, row, issues);
     let mut yn = |key: &str| {
         let c = ht.cell(row, key);
         parse_yes_no(c).unwrap_or_else(|e| {
             issues.push(ht, row_no, Some(key), c, DOUBT, e);
             None
         })
-    };
-    let guarantees = Guarantees {
-        education: yn("义务教育保障"),
-        medical: yn("基本医疗保障"),
-        housing: yn("住房安全保障"),
-        water: yn("饮水安全保障"),
     };
     let applied = yn("农户申报");
     Household {
@@ -628,6 +613,37 @@ fn read_household(
         applied,
         applied_cause: ht.cell(row, "申报原因").text(),
         source: ht.loc(row_no, None),
+    }
+}
+
+/// The 两不愁三保障/饮水 items the roster has columns for.
+fn read_guarantees(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Guarantees {
+    let mut g = Guarantees::default();
+    for item in GUARANTEE_ITEMS.iter().filter(|i| ht.has(i.name)) {
+        let c = ht.cell(row, item.name);
+        let answer = if item.name == "危房" {
+            parse_danger_grade(c)
+        } else {
+            parse_yes_no(c)
+        };
+        match answer {
+            Ok(Some(yes)) => {
+                g.0.insert(item.name, yes != item.yes_is_shortfall);
+            }
+            Ok(None) => {}
+            Err(e) => issues.push(ht, row_no, Some(item.name), c, DOUBT, e),
+        }
+    }
+    g
+}
+
+/// 危房: 是/否, or the appraisal grade (C级、D级 are 危房; A级、B级 are not).
+fn parse_danger_grade(c: &Cell) -> std::result::Result<Option<bool>, String> {
+    let t = fold_width(&c.text()).trim().to_uppercase();
+    match t.trim_end_matches("级危房").trim_end_matches('级') {
+        "C" | "D" => Ok(Some(true)),
+        "A" | "B" => Ok(Some(false)),
+        _ => parse_yes_no(c),
     }
 }
 
@@ -690,6 +706,7 @@ fn read_members(
             name: mt.cell(row, "姓名").text(),
             id_no,
             relation: mt.cell(row, "与户主关系").text(),
+            health: mt.cell(row, "健康状况").text(),
         });
     }
 }
@@ -975,6 +992,7 @@ fn read_expense(
         date,
         source_unit: et.cell(row, "来源单位").text(),
         person: et.cell(row, "姓名").text(),
+        counted_in: None,
         source: et.loc(row_no, None),
     })
 }

@@ -431,7 +431,7 @@ fn repeated_expenses_count_once() {
     let mut r = plain("H1", 50000.0);
     r.push(n(10000.0));
     ws.xlsx("h.xlsx", "农户", &[h, r], &[]);
-    let rec = "H1,张三,因病,6000,2020-03-05,县医保局\n";
+    let rec = "H1,张三,因病,6000,2019-10-05,县医保局\n";
     ws.csv(
         "e.csv",
         &format!("户编号,姓名,支出类型,自付金额,发生日期,来源单位\n{rec}{rec}"),

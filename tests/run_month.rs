@@ -494,8 +494,9 @@ fn bayannur_subsidy_heavy_with_income_in_its_own_file_keyed_by_id_number() {
             vec![s("身份证号"), s("工资性收入"), s("转移性收入")],
             // B1: 20000 total, 60% transfers, 4000 per head without them
             vec![s("110105194912310038"), n(8000.0), n(12000.0)],
-            // B2: 9998 / 2 = 4999 < 5000
-            vec![s("110105195001010012"), n(9998.0), n(0.0)],
+            // B2: 7998 / 2 = 3999: under 5000 and under the poverty line
+            // (4000), which is itself the 二类 “致贫风险”
+            vec![s("110105195001010012"), n(7998.0), n(0.0)],
             // B3: transfers 7000 of 13000, but 6000 left per head
             vec![s("110105195101010015"), n(6000.0), n(7000.0)],
         ],
@@ -521,7 +522,7 @@ fn bayannur_subsidy_heavy_with_income_in_its_own_file_keyed_by_id_number() {
     assert_eq!(ids, vec!["B1", "B2"]);
     assert_eq!(hs[0]["triggers"][0]["rule_id"], "bayannur.subsidy_heavy");
     assert_eq!(hs[0]["triggers"][0]["measured"], "60.00");
-    assert_eq!(hs[1]["per_capita_net_income"], "4999.00");
+    assert_eq!(hs[1]["per_capita_net_income"], "3999.00");
     assert_eq!(hs[1]["status"], "边缘户");
 }
 

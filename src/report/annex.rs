@@ -346,10 +346,10 @@ pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                 ws,
                 row,
                 &[
-                    ("义务教育有保障", yes_no(g.education)),
-                    ("基本医疗有保障", yes_no(g.medical)),
-                    ("住房安全有保障", yes_no(g.housing)),
-                    ("饮水安全有保障", yes_no(g.water)),
+                    ("义务教育有保障", yes_no(g.get("义务教育"))),
+                    ("基本医疗有保障", yes_no(g.get("基本医疗"))),
+                    ("住房安全有保障", yes_no(g.get("住房安全"))),
+                    ("饮水安全有保障", yes_no(g.get("饮水安全"))),
                 ],
             )?;
             ws.set_row_height(row, 28)?;
@@ -619,6 +619,19 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                     .collect();
                 units.sort();
                 units.dedup();
+                // Records a count-once rule used in an earlier month's run.
+                let mut counted: Vec<&str> = ctx
+                    .expenses_of(&h.id)
+                    .iter()
+                    .filter(|e| &e.cause == c)
+                    .filter_map(|e| e.counted_in.as_deref())
+                    .collect();
+                counted.sort();
+                counted.dedup();
+                let mut note = units.join("、");
+                if !counted.is_empty() {
+                    note.push_str(&format!("（含已于 {} 计入预警的记录）", counted.join("、")));
+                }
                 budget_line(
                     ws,
                     st,
@@ -626,7 +639,7 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
                     &format!("{c}自付支出"),
                     "",
                     Val::Money(Some(*v)),
-                    &units.join("、"),
+                    &note,
                     false,
                 )?;
                 row += 1;
@@ -944,10 +957,10 @@ pub fn write_review(
             ws.write_number_with_format(row, 15, money_f64(spend), &st.money)
                 .map_err(&e)?;
             for (c, v) in [
-                (16, g.education),
-                (17, g.medical),
-                (18, g.housing),
-                (19, g.water),
+                (16, g.get("义务教育")),
+                (17, g.get("基本医疗")),
+                (18, g.get("住房安全")),
+                (19, g.get("饮水安全")),
             ] {
                 ws.write_string_with_format(row, c, yes_no(v), &st.center)
                     .map_err(&e)?;

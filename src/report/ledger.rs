@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 pub const FILE: &str = "风险户台账.xlsx";
 pub const SHEET_LEDGER: &str = "风险户台账";
 pub const SHEET_NEW: &str = "新识别";
+pub const SHEET_POOR: &str = "未脱贫户预警";
 pub const SHEET_ELIMINATED: &str = "风险消除";
 pub const SHEET_CHANGES: &str = "自然增减";
 pub const SHEET_SUMMARY: &str = "汇总";
@@ -44,6 +45,8 @@ pub const LEDGER_HEADERS: &[&str] = &[
 pub struct LedgerData<'a> {
     /// Households under monitoring this month, then eliminated ones still on the roster.
     pub rows: &'a [RiskRow<'a>],
+    /// 未脱贫户 that triggered a rule: listed on their own, not monitored.
+    pub poor: &'a [RiskRow<'a>],
     pub eliminated: &'a [EliminatedRow],
     pub changes: &'a [Change],
     pub trend: &'a [TrendPoint],
@@ -226,6 +229,43 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                     Out::Wrap(r.a.basis_text()),
                 ]
             }),
+    )?;
+
+    list_sheet(
+        &mut wb,
+        &st,
+        path,
+        ListSheet {
+            name: SHEET_POOR,
+            title: format!("{place} 未脱贫户触发预警情况（单独列出，不计入脱贫监测户和边缘户）"),
+            heads: &[
+                "序号",
+                "户编号",
+                "户主姓名",
+                "乡镇",
+                "村",
+                "家庭人口",
+                "风险类型",
+                "人均纯收入(元)",
+                "预警依据",
+            ],
+            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 6.0, 14.0, 11.0, 50.0],
+            empty: "本月没有触发预警的未脱贫户",
+            landscape: true,
+            filter: None,
+        },
+        d.poor.iter().map(|r| {
+            vec![
+                Out::Text(&r.h.id),
+                Out::Text(&r.h.head_name),
+                Out::Text(&r.h.township),
+                Out::Text(&r.h.village),
+                Out::Int(r.h.size as f64),
+                Out::Wrap(r.a.causes().join("、")),
+                Out::Money(r.a.per_capita),
+                Out::Wrap(r.a.basis_text()),
+            ]
+        }),
     )?;
 
     list_sheet(

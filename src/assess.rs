@@ -37,6 +37,18 @@ pub struct Assessment {
 }
 
 impl Assessment {
+    /// Nothing assessed (a household not on this month's roster).
+    pub fn empty(hh_id: &str) -> Self {
+        Assessment {
+            hh_id: hh_id.to_string(),
+            triggers: Vec::new(),
+            not_assessed: Vec::new(),
+            net_income: None,
+            per_capita: None,
+            spending: BTreeMap::new(),
+        }
+    }
+
     pub fn at_risk(&self) -> bool {
         !self.triggers.is_empty()
     }

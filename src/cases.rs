@@ -172,6 +172,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             size: x.size,
             labor: x.labor,
             tuopin_year: String::new(),
+            main_cause: String::new(),
             income: any_income.then(|| Income {
                 wage: z(x.wage),
                 business: z(x.business),

@@ -222,6 +222,8 @@ pub struct Row<'a> {
     pub h: &'a Household,
     pub st: &'a MonthStatus,
     pub at_risk: bool,
+    /// On this month's roster (false: carried, not written to the roster).
+    pub on_roster: bool,
     pub class: &'a str,
     pub causes: Vec<String>,
     pub per_capita: Option<String>,
@@ -633,6 +635,54 @@ impl Tx<'_> {
         }
     }
 
+    /// What the store last knew of households (for those that left the
+    /// roster): head, ID, place, type and the latest 家庭人口.
+    pub fn last_known(&self, ids: &[&str]) -> Result<HashMap<String, Household>> {
+        let mut st = q!(
+            self,
+            self.tx.prepare_cached(
+                "SELECT h.head_name, h.id_no, h.township, h.village, h.hh_type,
+                    (SELECT size FROM roster r WHERE r.hh_id = h.hh_id ORDER BY month DESC LIMIT 1)
+             FROM households h WHERE h.hh_id = ?1"
+            )
+        )?;
+        let mut out = HashMap::new();
+        for id in ids {
+            let row = q!(
+                self,
+                st.query_row(params![id], |r| {
+                    let t: String = r.get(4)?;
+                    Ok(Household {
+                        id: id.to_string(),
+                        head_name: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        id_no: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        phone: String::new(),
+                        township: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        village: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        group: String::new(),
+                        hh_type: crate::model::HouseholdType::parse(&t)
+                            .unwrap_or(crate::model::HouseholdType::General),
+                        size: r.get::<_, Option<u32>>(5)?.unwrap_or(1).max(1),
+                        labor: None,
+                        tuopin_year: String::new(),
+                        main_cause: String::new(),
+                        income: None,
+                        last_year_net: None,
+                        guarantees: Default::default(),
+                        applied: None,
+                        applied_cause: String::new(),
+                        source: Default::default(),
+                    })
+                })
+                .optional()
+            )?;
+            if let Some(h) = row {
+                out.insert(id.to_string(), h);
+            }
+        }
+        Ok(out)
+    }
+
     /// Expense records a count-once rule already counted in a month before
     /// `month`: record key → that month.
     pub fn counted_before(&self, month: &str) -> Result<HashMap<String, String>> {
@@ -905,6 +955,9 @@ impl Tx<'_> {
                         row.st.method,
                     ])
                 )?;
+                if !row.on_roster {
+                    continue;
+                }
                 q!(
                     self,
                     h.execute(params![
@@ -1117,7 +1170,8 @@ pub fn natural_changes(
         for m in members {
             is.insert(person_key(m), m);
         }
-        // Added: not there last month, or there in another household (转户).
+        // Added: not there last month; a member who was in another
+        // household last month is one 转户 line (not 人增加 + 人减少).
         let mut added: Vec<(&crate::model::Member, Option<&str>)> = members
             .iter()
             .filter_map(|m| match was.get(person_key(m).as_str()) {
@@ -1134,14 +1188,18 @@ pub fn natural_changes(
                 .map(|(d, _)| d)
                 .filter(|d| *d >= crate::normalize::months_back(month_start, 12));
             out.push(Change {
-                kind: "人增加",
+                kind: if from.is_some() {
+                    "转户"
+                } else {
+                    "人增加"
+                },
                 hh_id: m.hh_id.clone(),
                 name: m.name.clone(),
                 id_no: m.id_no.clone(),
                 township,
                 village,
                 note: match (from, born) {
-                    (Some(h), _) => format!("由户 {h} 转入"),
+                    (Some(h), _) => format!("由户 {h} 转入户 {}", m.hh_id),
                     (None, Some(d)) => {
                         format!("新生儿（证件号码显示出生于 {}）", d.format("%Y-%m-%d"))
                     }
@@ -1150,11 +1208,9 @@ pub fn natural_changes(
             });
         }
         for p in prev_people {
-            let moved_to = match is.get(&p.key) {
-                Some(m) if m.hh_id == p.hh_id => continue,
-                Some(m) => Some(m.hh_id.clone()),
-                None => None,
-            };
+            if is.contains_key(&p.key) {
+                continue; // still here, or moved (one 转户 line above)
+            }
             if !now.contains_key(p.hh_id.as_str()) {
                 continue; // the whole household is listed as 户减少
             }
@@ -1166,10 +1222,7 @@ pub fn natural_changes(
                 id_no: p.id_no.clone(),
                 township,
                 village,
-                note: match moved_to {
-                    Some(h) => format!("转入户 {h}"),
-                    None => "死亡、迁出、婚出或分户，请核实".to_string(),
-                },
+                note: "死亡、迁出、婚出或分户，请核实".to_string(),
             });
         }
     }
@@ -1330,6 +1383,79 @@ mod tests {
         std::fs::write(&p, b"not a database at all, just text").unwrap();
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("损坏"), "{e}");
+    }
+
+    #[test]
+    fn a_member_moving_between_households_is_one_transfer() {
+        let rh = |id: &str, size| RosterHousehold {
+            hh_id: id.into(),
+            head_name: id.into(),
+            township: "东乡".into(),
+            village: "甲村".into(),
+            size,
+        };
+        let person = |hh: &str, name: &str, id_no: &str| crate::model::Member {
+            hh_id: hh.into(),
+            name: name.into(),
+            id_no: id_no.into(),
+            relation: String::new(),
+            health: String::new(),
+        };
+        let before_people: Vec<RosterPerson> = [
+            person("A", "甲", "110105194912310038"),
+            person("A", "乙", "110105195001010012"),
+            person("B", "丙", "110105195101010015"),
+        ]
+        .iter()
+        .map(|m| RosterPerson {
+            key: person_key(m),
+            hh_id: m.hh_id.clone(),
+            name: m.name.clone(),
+            id_no: m.id_no.clone(),
+            relation: String::new(),
+        })
+        .collect();
+        let hh = |id: &str, size| crate::model::Household {
+            id: id.into(),
+            head_name: id.into(),
+            id_no: String::new(),
+            phone: String::new(),
+            township: "东乡".into(),
+            village: "甲村".into(),
+            group: String::new(),
+            hh_type: crate::model::HouseholdType::General,
+            size,
+            labor: None,
+            tuopin_year: String::new(),
+            main_cause: String::new(),
+            income: None,
+            last_year_net: None,
+            guarantees: Default::default(),
+            applied: None,
+            applied_cause: String::new(),
+            source: Default::default(),
+        };
+        // 乙 moves from A to B.
+        let now_members = [
+            person("A", "甲", "110105194912310038"),
+            person("B", "丙", "110105195101010015"),
+            person("B", "乙", "110105195001010012"),
+        ];
+        let changes = natural_changes(
+            "2020-03",
+            &[rh("A", 2), rh("B", 1)],
+            &before_people,
+            &[hh("A", 1), hh("B", 2)],
+            &now_members,
+            chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
+        );
+        let kinds: Vec<(&str, &str)> = changes.iter().map(|c| (c.kind, c.name.as_str())).collect();
+        assert_eq!(kinds, vec![("转户", "乙")]);
+        assert!(
+            changes[0].note.contains("由户 A 转入户 B"),
+            "{}",
+            changes[0].note
+        );
     }
 
     #[test]

@@ -234,6 +234,8 @@ pub struct Household {
     pub size: u32,
     pub labor: Option<u32>,
     pub tuopin_year: String,
+    /// 主要致贫原因/主要风险类型 as the roster states it ("" when absent).
+    pub main_cause: String,
     pub income: Option<Income>,
     /// 上年家庭纯收入 (or 上年人均纯收入 × 家庭人口).
     pub last_year_net: Option<Decimal>,

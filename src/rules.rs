@@ -63,6 +63,9 @@ pub struct Citation {
     pub clause: String,
     /// The words of the clause the rule rests on.
     pub text: String,
+    /// The seed file of the document quoted, when not the rule file's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,9 +119,25 @@ impl Default for Elimination {
             citation: Citation {
                 clause: "国家防止返贫监测帮扶做法".into(),
                 text: "收入持续稳定，原则上不少于半年".into(),
+                seed: None,
             },
         }
     }
+}
+
+/// How the 汇总 sheet counts (勐海 海发〔2018〕18号 layout).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statistics {
+    /// 主要风险类型/致贫原因 categories always shown, in order (each
+    /// household is counted under one; shares add up to 100%).
+    #[serde(default)]
+    pub primary_causes: Vec<String>,
+    /// 全县农村居民人均纯收入增幅 to compare 脱贫户 against (0.10 = 10%).
+    #[serde(default)]
+    pub county_income_growth: Option<Decimal>,
+    #[serde(default)]
+    pub citation: Option<Citation>,
 }
 
 /// What the locality's exports hold.
@@ -139,6 +158,8 @@ struct RuleFileDef {
     labels: Labels,
     #[serde(default)]
     inputs: InputsDef,
+    #[serde(default)]
+    statistics: Statistics,
     #[serde(default)]
     elimination: Elimination,
     #[serde(rename = "rule")]
@@ -564,6 +585,7 @@ pub struct RuleSet {
     pub labels: Labels,
     pub elimination: Elimination,
     pub inputs: InputsDef,
+    pub statistics: Statistics,
     pub rules: Vec<Rule>,
     pub measures: Vec<Measure>,
 }
@@ -700,6 +722,7 @@ impl RuleSet {
             labels: def.labels,
             elimination: def.elimination,
             inputs: def.inputs,
+            statistics: def.statistics,
             rules,
             measures: def.measures,
         })

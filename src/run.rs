@@ -11,7 +11,7 @@ use crate::assess::{assess_all, class_label, Assessment};
 use crate::config::Plan;
 use crate::error::{MonitorError, Result};
 use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
-use crate::model::{DataIssue, HouseholdType, MonthData};
+use crate::model::{DataIssue, Household, HouseholdType, MonthData};
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
 use crate::validate::load_month;
@@ -96,6 +96,8 @@ pub struct HouseholdOut {
     pub eliminated_month: Option<String>,
     pub elimination_method: Option<String>,
     pub months_without_warning: u32,
+    /// false: not on this month's roster, carried with its last status (户减少).
+    pub on_roster: bool,
     pub size: u32,
     pub causes: Vec<String>,
     pub per_capita_net_income: Option<String>,
@@ -252,25 +254,58 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             )
         })
         .collect();
-    // Monitored households missing from this month's roster.
+    // Monitored or eliminated households missing from this month's roster
+    // stay in the ledger with their last status (弥勒 一、（四）
+    // “不得在系统中作剔除处理”), noted as 户减少.
     let on_roster: std::collections::HashSet<&str> =
         data.households.iter().map(|h| h.id.as_str()).collect();
     let mut missing: Vec<(&String, &history::Prev)> = prev
         .iter()
-        .filter(|(id, p)| p.status.under_review() && !on_roster.contains(id.as_str()))
+        .filter(|(id, p)| {
+            (p.status.under_review() || p.status == Status::Eliminated)
+                && !on_roster.contains(id.as_str())
+        })
         .collect();
     missing.sort_by(|a, b| a.0.cmp(b.0));
-    for (id, p) in missing {
-        data.issues.push(DataIssue {
-            loc: crate::error::Location::file(plan.inputs.households.path.display().to_string()),
-            value: id.clone(),
-            severity: "存疑",
-            reason: format!(
-                "监测户 {id}（{} 为“{}”）本月不在农户信息中，请核实是否迁出、死亡或合户",
-                p.month,
-                p.status.label()
-            ),
-        });
+    let known = tx.last_known(
+        &missing
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    let roster_file = plan.inputs.households.path.display().to_string();
+    let mut absent: Vec<(Household, Assessment, MonthStatus)> = Vec::new();
+    for (id, p) in &missing {
+        if p.status.under_review() {
+            data.issues.push(DataIssue {
+                loc: crate::error::Location::file(&roster_file),
+                value: id.to_string(),
+                severity: "存疑",
+                reason: format!(
+                    "监测户 {id}（{} 为“{}”）本月不在农户信息中，台账中保留其上月状态并注明户减少，请核实是否迁出、死亡或合户",
+                    p.month,
+                    p.status.label()
+                ),
+            });
+        }
+        let Some(mut h) = known.get(id.as_str()).cloned() else {
+            continue;
+        };
+        h.source = crate::error::Location::file(&roster_file);
+        let mut st = derive(
+            Some(p),
+            decisions.get(id.as_str()),
+            &month_key,
+            false,
+            false,
+            true, // no suggestion for a household not seen this month
+            rs.elimination.stable_months,
+        );
+        st.quiet_months = p.quiet_months;
+        if st.status == Status::NotMonitored {
+            continue; // decided 不纳入: nothing to carry
+        }
+        absent.push((h, Assessment::empty(id), st));
     }
     let changes = match tx.previous_roster(&month_key)? {
         Some((m, hh, people)) => {
@@ -305,15 +340,17 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
         std::process::id()
     );
-    let store_rows: Vec<history::Row> = data
-        .households
-        .iter()
-        .zip(&assessments)
-        .zip(&statuses)
-        .map(|((h, a), st)| history::Row {
+    let present = data.households.iter().zip(&assessments).zip(&statuses);
+    let carried = absent.iter().map(|(h, a, st)| ((h, a), st));
+    let store_rows: Vec<history::Row> = present
+        .clone()
+        .map(|x| (x, true))
+        .chain(carried.clone().map(|x| (x, false)))
+        .map(|(((h, a), st), on_roster)| history::Row {
             h,
             st,
             at_risk: a.at_risk(),
+            on_roster,
             class: class_label(&rs, h.hh_type).0,
             causes: a.causes(),
             per_capita: a.per_capita.map(|d| format!("{d:.2}")),
@@ -343,13 +380,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         .prefix(&crate::publish::tmp_prefix(&month_key, &store_id))
         .tempdir_in(out)
         .map_err(|e| oerr(out, e))?;
-    let mut rows: Vec<RiskRow> = data
-        .households
-        .iter()
-        .zip(&assessments)
-        .zip(&statuses)
-        .filter(|(_, st)| st.status.under_review() || st.status == Status::Eliminated)
-        .map(|((h, a), st)| {
+    let mut rows: Vec<RiskRow> = present
+        .map(|x| (x, false))
+        .chain(carried.map(|x| (x, true)))
+        .filter(|((_, st), _)| st.status.under_review() || st.status == Status::Eliminated)
+        .map(|(((h, a), st), absent)| {
             let (class, risk) = class_label(&rs, h.hh_type);
             RiskRow {
                 h,
@@ -357,6 +392,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 class,
                 risk,
                 st,
+                absent,
             }
         })
         .collect();
@@ -389,9 +425,21 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 class,
                 risk,
                 st,
+                absent: false,
             }
         })
         .collect();
+    let monitored_ids: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.st.status.under_review())
+        .map(|r| r.h.id.as_str())
+        .collect();
+    let years = crate::report::stats::by_tuopin_year(
+        &data.households,
+        &assessments,
+        &monitored_ids,
+        rs.statistics.county_income_growth,
+    );
     let mut issues = issues_with_unassessed(&data, &assessments);
     let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
     if let Some(w) = &jump {
@@ -417,6 +465,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             eliminated: &eliminated,
             changes: &changes,
             trend: &trend,
+            years: &years,
             households_read: data.households.len(),
             issues: &issues,
         },
@@ -761,6 +810,7 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
         eliminated_month: r.st.eliminated.clone(),
         elimination_method: r.st.method.clone(),
         months_without_warning: r.st.quiet_months,
+        on_roster: !r.absent,
         size: r.h.size,
         causes: r.a.causes(),
         per_capita_net_income: s(r.a.per_capita),

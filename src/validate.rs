@@ -108,6 +108,19 @@ const ROSTER_BASE: &[FieldSpec] = &[
     field!("劳动力人数", ["劳动力", "劳动力数"], false),
     field!("联系电话", ["户联系电话", "电话", "手机号码"], false),
     field!("脱贫年度", ["脱贫年份", "脱贫时间"], false),
+    field!(
+        "主要致贫原因",
+        [
+            "致贫原因",
+            "主要风险类型",
+            "致贫原因1",
+            "主要返贫致贫风险",
+            "返贫致贫风险1",
+            "致贫返贫风险1",
+            "风险类型1"
+        ],
+        false
+    ),
     field!("与户主关系", ["与户主的关系"], false),
     field!(
         "上年家庭纯收入",
@@ -607,6 +620,7 @@ fn read_household(
         size,
         labor,
         tuopin_year: ht.cell(row, "脱贫年度").text(),
+        main_cause: ht.cell(row, "主要致贫原因").text(),
         income,
         last_year_net,
         guarantees,

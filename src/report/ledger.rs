@@ -16,6 +16,9 @@ pub const SHEET_NEW: &str = "新识别";
 pub const SHEET_POOR: &str = "未脱贫户预警";
 pub const SHEET_ELIMINATED: &str = "风险消除";
 pub const SHEET_CHANGES: &str = "自然增减";
+pub const SHEET_CHANGE_TOTALS: &str = "自然增减汇总";
+/// The kinds of 自然增减, in the order the totals show them.
+pub const CHANGE_KINDS: [&str; 6] = ["户增加", "户减少", "人增加", "人减少", "转户", "人口变化"];
 pub const SHEET_SUMMARY: &str = "汇总";
 pub const SHEET_ISSUES: &str = "数据问题";
 
@@ -50,6 +53,8 @@ pub struct LedgerData<'a> {
     pub eliminated: &'a [EliminatedRow],
     pub changes: &'a [Change],
     pub trend: &'a [TrendPoint],
+    /// 脱贫户 by 脱贫年度 (all 脱贫户 read, with the monitored among them).
+    pub years: &'a [super::stats::YearLine],
     pub households_read: usize,
     pub issues: &'a [DataIssue],
 }
@@ -159,7 +164,12 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
         },
         d.rows.iter().map(|r| {
             let h = r.h;
-            let basis = if r.a.at_risk() {
+            let basis = if r.absent {
+                format!(
+                    "户减少：本月花名册中没有该户，保留“{}”状态（不剔除），请核实迁出、死亡或合户",
+                    r.status()
+                )
+            } else if r.a.at_risk() {
                 r.a.basis_text()
             } else if r.st.status == Status::Eliminated {
                 String::from("风险已消除（标注，不剔除）")
@@ -342,6 +352,10 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
     )?;
 
     let ws = wb.add_worksheet();
+    ws.set_name(SHEET_CHANGE_TOTALS).map_err(xerr(path))?;
+    write_change_totals(ws, ctx, d.changes, &st).map_err(xerr(path))?;
+
+    let ws = wb.add_worksheet();
     ws.set_name(SHEET_SUMMARY).map_err(xerr(path))?;
     write_summary(ws, ctx, d, &st).map_err(xerr(path))?;
 
@@ -381,6 +395,180 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
     )?;
 
     save(&mut wb, path)
+}
+
+/// 自然增减 totals by 乡镇 and kind (攀枝花 二、（一）一是 工作台账).
+fn write_change_totals(
+    ws: &mut Worksheet,
+    ctx: &ReportCtx,
+    changes: &[Change],
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    let last = CHANGE_KINDS.len() as u16 + 1;
+    let title = format!(
+        "{} {} 农户和人口自然增减汇总",
+        ctx.rs.meta.locality,
+        ctx.month_cn()
+    );
+    ws.merge_range(0, 0, 0, last, &title, &st.title)?;
+    ws.set_row_height(0, 30)?;
+    ws.write_string_with_format(1, 0, "乡镇", &st.header)?;
+    ws.set_column_width(0, 14)?;
+    for (c, k) in CHANGE_KINDS.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16 + 1, *k, &st.header)?;
+        ws.set_column_width(c as u16 + 1, 9)?;
+    }
+    ws.write_string_with_format(1, last, "合计(条)", &st.header)?;
+    let mut by_town: BTreeMap<&str, [u32; 6]> = BTreeMap::new();
+    for ch in changes {
+        let town = if ch.township.is_empty() {
+            "（未填乡镇）"
+        } else {
+            ch.township.as_str()
+        };
+        let line = by_town.entry(town).or_default();
+        if let Some(i) = CHANGE_KINDS.iter().position(|k| *k == ch.kind) {
+            line[i] += 1;
+        }
+    }
+    let mut total = [0u32; 6];
+    let mut row = 2u32;
+    let put = |ws: &mut Worksheet,
+               row: u32,
+               name: &str,
+               v: &[u32; 6],
+               f: &Format|
+     -> Result<(), XlsxError> {
+        ws.write_string_with_format(row, 0, name, f)?;
+        for (c, n) in v.iter().enumerate() {
+            ws.write_number_with_format(row, c as u16 + 1, f64::from(*n), &st.int)?;
+        }
+        ws.write_number_with_format(row, last, f64::from(v.iter().sum::<u32>()), &st.int)?;
+        Ok(())
+    };
+    for (town, v) in &by_town {
+        put(ws, row, town, v, &st.text)?;
+        for (t, n) in total.iter_mut().zip(v) {
+            *t += n;
+        }
+        row += 1;
+    }
+    put(ws, row, "合计", &total, &st.label)?;
+    page_setup(ws, false, Some((0, 1)))?;
+    Ok(())
+}
+
+/// One 主要风险类型 per household, 户/人/户占%/人占% adding up to the total
+/// (勐海 海发〔2018〕18号 二、（一）1 layout).
+fn primary_cause_table(
+    ws: &mut Worksheet,
+    ctx: &ReportCtx,
+    rows: &[&RiskRow],
+    mut row: u32,
+    st: &Styles,
+) -> Result<u32, XlsxError> {
+    let cite = ctx
+        .rs
+        .statistics
+        .citation
+        .as_ref()
+        .map(|c| format!("，口径见{}", c.clause))
+        .unwrap_or_default();
+    ws.merge_range(
+        row,
+        0,
+        row,
+        5,
+        &format!(
+            "主要风险类型统计（一户只计一项，取农户信息“主要致贫原因”或第一个触发的规则{cite}）"
+        ),
+        &st.subtitle,
+    )?;
+    row += 1;
+    for (c, h) in ["主要风险类型", "户数", "人数", "户占%", "人占%"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    let lines = super::stats::primary_cause_table(rows, &ctx.rs.statistics.primary_causes);
+    for l in &lines {
+        ws.write_string_with_format(row, 0, &l.cause, &st.text)?;
+        ws.write_number_with_format(row, 1, f64::from(l.households), &st.int)?;
+        ws.write_number_with_format(row, 2, f64::from(l.people), &st.int)?;
+        ws.write_number_with_format(row, 3, money_f64(l.household_share), &st.money)?;
+        ws.write_number_with_format(row, 4, money_f64(l.people_share), &st.money)?;
+        row += 1;
+    }
+    let total = |f: fn(&super::stats::CauseLine) -> u32| lines.iter().map(f).sum::<u32>();
+    ws.write_string_with_format(row, 0, "合计", &st.label)?;
+    ws.write_number_with_format(row, 1, f64::from(total(|l| l.households)), &st.int)?;
+    ws.write_number_with_format(row, 2, f64::from(total(|l| l.people)), &st.int)?;
+    let hundred = if rows.is_empty() { 0.0 } else { 100.0 };
+    ws.write_number_with_format(row, 3, hundred, &st.money)?;
+    ws.write_number_with_format(row, 4, hundred, &st.money)?;
+    Ok(row + 2)
+}
+
+/// 脱贫户 by 脱贫年度, and those whose income grew less than the county.
+fn year_table(
+    ws: &mut Worksheet,
+    ctx: &ReportCtx,
+    years: &[super::stats::YearLine],
+    mut row: u32,
+    st: &Styles,
+) -> Result<u32, XlsxError> {
+    let growth = ctx.rs.statistics.county_income_growth;
+    let avg = growth.map_or_else(
+        || "（规则文件未设全县平均增幅，不比较）".to_string(),
+        |g| {
+            format!(
+                "（全县平均增幅 {}%）",
+                (g * Decimal::ONE_HUNDRED).normalize()
+            )
+        },
+    );
+    ws.merge_range(
+        row,
+        0,
+        row,
+        5,
+        &format!("脱贫户按脱贫年度统计{avg}"),
+        &st.subtitle,
+    )?;
+    row += 1;
+    let heads = [
+        "脱贫年度",
+        "脱贫户(户)",
+        "其中监测户(户)",
+        "两年收入齐全(户)",
+        "增幅低于全县平均(户)",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    if years.is_empty() {
+        ws.merge_range(row, 0, row, 4, "本月花名册中没有脱贫户", &st.center)?;
+        return Ok(row + 2);
+    }
+    for y in years {
+        ws.write_string_with_format(row, 0, &y.year, &st.center)?;
+        for (c, v) in [y.households, y.monitored, y.with_both_incomes]
+            .iter()
+            .enumerate()
+        {
+            ws.write_number_with_format(row, c as u16 + 1, f64::from(*v), &st.int)?;
+        }
+        if growth.is_some() {
+            ws.write_number_with_format(row, 4, f64::from(y.slower_than_county), &st.int)?;
+        } else {
+            ws.write_string_with_format(row, 4, "—", &st.center)?;
+        }
+        row += 1;
+    }
+    Ok(row + 1)
 }
 
 fn write_summary(
@@ -502,13 +690,16 @@ fn write_summary(
     write_line(ws, "合计", &rows, row, &st.label)?;
     row += 2;
 
-    // Cause table in the layout of the 勐海 2018 statistics (户, 人, 户占%, 人占%).
+    row = primary_cause_table(ws, ctx, &rows, row, st)?;
+    row = year_table(ws, ctx, d.years, row, st)?;
+
+    // Every cause met (one household with several counts under each).
     ws.merge_range(
         row,
         0,
         row,
         5,
-        "风险类型统计（一户多种风险的分别计入，占比以监测户总数为分母）",
+        "风险类型统计（多项计：一户多种风险的分别计入，占比以监测户总数为分母，合计可超过100%）",
         &st.subtitle,
     )?;
     row += 1;

@@ -4,6 +4,7 @@
 
 pub mod annex;
 pub mod ledger;
+pub mod stats;
 
 use crate::assess::Assessment;
 use crate::error::{MonitorError, Result};
@@ -29,6 +30,8 @@ pub struct RiskRow<'a> {
     pub risk: &'a str,
     /// Monitoring status this month, from the history.
     pub st: &'a crate::history::MonthStatus,
+    /// Not on this month's roster: carried with its last status (户减少).
+    pub absent: bool,
 }
 
 impl RiskRow<'_> {

@@ -315,3 +315,20 @@ fn the_summary_counts_one_primary_cause_per_household() {
         .expect("the 脱贫年度 table");
     assert!(text(&sum[year][0]).contains("10%"));
 }
+
+#[test]
+fn the_review_form_cites_the_elimination_period_as_national_practice() {
+    let ws = Ws::new();
+    workspace(&ws, "mile-2020.toml", false);
+    ws.roster("2020-03", &[hh("T", "脱贫户", 2, 2, 4000.0)]);
+    ws.month("2020-03");
+    let form = ws.path("out/2020-03/附件5 脱贫监测户动态监测分析研判表.xlsx");
+    let name = sheet_names(&form)[0].clone();
+    let cells = flat(&form, &name);
+    let sub = cells
+        .iter()
+        .find(|c| c.contains("建议消除"))
+        .expect("the subtitle");
+    assert!(sub.contains("国家防止返贫监测帮扶做法"), "{sub}");
+    assert!(sub.contains("三、风险消除"), "{sub}");
+}

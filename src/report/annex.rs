@@ -885,12 +885,13 @@ pub fn write_review(
             0,
             last,
             &format!(
-                "{}  {} 乡(镇)        {}        监测标准：人均纯收入 {} 元        建议消除：连续 {} 个月未触发预警（{}）",
+                "{}  {} 乡(镇)        {}        监测标准：人均纯收入 {} 元        建议消除：连续 {} 个月未触发预警（期限：{}；消除依据：{}）",
                 ctx.rs.meta.locality,
                 town,
                 ctx.month_cn(),
                 line.map(fmt_money).unwrap_or_else(|| "—".into()),
                 ctx.rs.elimination.stable_months,
+                ctx.rs.elimination.period_basis,
                 ctx.rs.elimination.citation.clause
             ),
             &st.subtitle,

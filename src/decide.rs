@@ -1,6 +1,9 @@
 //! `monitor decide`: read a filled-in 研判表 (附件5/6) back, check every
-//! conclusion against the store, and record them with who and when. The
-//! next month's run follows them. A file with any wrong row records nothing.
+//! conclusion and the review levels the locality requires (村级评议、公示、
+//! 乡镇审核) against the store, record them with who and when as the
+//! county's 审定, and re-render that month's outputs with them — in one
+//! transaction, with the same crash guarantees as `run`. A file with any
+//! wrong row records nothing.
 
 use crate::error::{Location, MonitorError, Result};
 use crate::history::{decision_applies, Decision, Status, Store, DECISIONS, METHODS};
@@ -31,7 +34,141 @@ const SPECS: &[FieldSpec] = &[
         aliases: &["户主姓名", "户主"],
         required: false,
     },
+    FieldSpec {
+        key: "村级评议结果",
+        aliases: &[
+            "村级评议结果",
+            "村组评议结果",
+            "群众评议结果",
+            "嘎查村评议结果",
+        ],
+        required: false,
+    },
+    FieldSpec {
+        key: "村级评议日期",
+        aliases: &["村级评议日期", "村组评议日期", "评议日期"],
+        required: false,
+    },
+    FieldSpec {
+        key: "公示开始日期",
+        aliases: &["公示开始日期", "公示开始", "公示起始日期"],
+        required: false,
+    },
+    FieldSpec {
+        key: "公示结束日期",
+        aliases: &["公示结束日期", "公示结束", "公示截止日期"],
+        required: false,
+    },
+    FieldSpec {
+        key: "乡镇审核意见",
+        aliases: &["乡镇审核意见", "苏木乡镇审核意见", "乡镇审核"],
+        required: false,
+    },
+    FieldSpec {
+        key: "乡镇审核人",
+        aliases: &["乡镇审核人", "审核人"],
+        required: false,
+    },
+    FieldSpec {
+        key: "乡镇审核日期",
+        aliases: &["乡镇审核日期", "审核日期"],
+        required: false,
+    },
 ];
+
+/// The review levels a row carries (stored with the decision as JSON).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Levels {
+    pub village: Option<(String, String)>,
+    pub notice: Option<(String, String)>,
+    pub township: Option<(String, String, String)>,
+}
+
+impl Levels {
+    /// Read the levels of a row; `errors` gets one line per bad cell of a
+    /// level that is `required`.
+    fn read(
+        t: &Table,
+        row_no: u32,
+        row: &[crate::ingest::Cell],
+        required: &[String],
+        min_days: Option<u32>,
+        errors: &mut Vec<String>,
+    ) -> Levels {
+        let at = |k: &str| t.loc(row_no, Some(k)).to_string();
+        let text = |k: &str| t.cell(row, k).text();
+        let need = |level: &str| required.iter().any(|r| r == level);
+        let date = |k: &str, level: &str, errors: &mut Vec<String>| -> Option<chrono::NaiveDate> {
+            match crate::normalize::parse_date(t.cell(row, k)) {
+                Ok(Some(d)) => Some(d),
+                Ok(None) if need(level) => {
+                    errors.push(format!(
+                        "{}：{level}须填写{k}",
+                        if t.has(k) { at(k) } else { at("研判结论") }
+                    ));
+                    None
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    errors.push(format!("{}：{e}", at(k)));
+                    None
+                }
+            }
+        };
+        let mut l = Levels::default();
+        let vr = text("村级评议结果");
+        let vd = date("村级评议日期", "村级评议", errors);
+        if vr.is_empty() && need("村级评议") {
+            errors.push(format!(
+                "{}：须填写村级评议结果（本地规定纳入或消除须经村级评议）",
+                if t.has("村级评议结果") {
+                    at("村级评议结果")
+                } else {
+                    at("研判结论")
+                }
+            ));
+        }
+        if let (false, Some(d)) = (vr.is_empty(), vd) {
+            l.village = Some((vr, d.to_string()));
+        }
+        let from = date("公示开始日期", "公示", errors);
+        let to = date("公示结束日期", "公示", errors);
+        if let (Some(a), Some(b)) = (from, to) {
+            let days = (b - a).num_days() + 1;
+            if days < 1 {
+                errors.push(format!("{}：公示结束日期早于开始日期", at("公示结束日期")));
+            } else if need("公示") && min_days.is_some_and(|m| days < i64::from(m)) {
+                errors.push(format!(
+                    "{}：公示只有 {days} 天，本地规定不少于 {} 天",
+                    at("公示结束日期"),
+                    min_days.unwrap_or(0)
+                ));
+            } else {
+                l.notice = Some((a.to_string(), b.to_string()));
+            }
+        }
+        let (op, by) = (text("乡镇审核意见"), text("乡镇审核人"));
+        let td = date("乡镇审核日期", "乡镇审核", errors);
+        if need("乡镇审核") {
+            for (k, v) in [("乡镇审核意见", &op), ("乡镇审核人", &by)] {
+                if v.is_empty() {
+                    errors.push(format!(
+                        "{}：须填写{k}（本地规定须经乡镇审核）",
+                        if t.has(k) { at(k) } else { at("研判结论") }
+                    ));
+                }
+            }
+        }
+        if let (false, false, Some(d)) = (op.is_empty(), by.is_empty(), td) {
+            l.township = Some((op, by, d.to_string()));
+        }
+        l
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Levels::default()
+    }
+}
 
 pub struct DecideOutcome {
     pub month: String,
@@ -45,19 +182,19 @@ pub struct DecideOutcome {
     pub warnings: Vec<String>,
 }
 
-/// Record the conclusions of `file` for `month`.
+/// Record the conclusions of `file` for the plan's month (the county's
+/// 审定 by `by`) and re-render the month with them.
 pub fn decide(
-    store_path: &Path,
-    out: &Path,
-    month: &str,
+    plan: &crate::config::Plan,
     file: &Path,
     by: &str,
+    quiet: bool,
 ) -> Result<DecideOutcome> {
-    let m = crate::normalize::parse_month_arg(month).map_err(MonitorError::Config)?;
-    let month = m.format("%Y-%m").to_string();
-    let mut store = Store::open(store_path)?;
+    let month = plan.month.format("%Y-%m").to_string();
+    let rs = crate::rules::RuleSet::load(&plan.rules)?;
+    let mut store = Store::open(&plan.store)?;
     let tx = store.begin()?;
-    let mut warnings = crate::run::recover(out, &tx)?;
+    let mut warnings = crate::run::recover(&plan.out, &tx)?;
     if tx.reader().run_id(&month)?.is_none() {
         return Err(MonitorError::Refused(format!(
             "{month} 还没有运行过监测，没有可研判的名单；请先运行 monitor run --month {month}"
@@ -67,18 +204,24 @@ pub fn decide(
     let grids: Vec<Arc<crate::ingest::Grid>> =
         read_grids(file)?.into_iter().map(Arc::new).collect();
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
-    let form = read_form(
+    let mut form = read_form(
         &file.display().to_string(),
         &grids,
         &month,
         &statuses,
+        &rs.review,
         &Signed { by, at: &now },
     )?;
-    warnings.extend(form.warnings);
-    let decisions = form.decisions;
+    warnings.append(&mut form.warnings);
+    let mut decisions = form.decisions;
+    for d in decisions.iter_mut().filter(|d| d.decision == "不纳入") {
+        let e = tx.evidence(&month, &d.hh_id)?;
+        d.evidence = serde_json::to_string(&e).ok();
+    }
     let new = tx.record_decisions(&decisions)?;
     let later_months = tx.later_months(&month)?;
-    tx.commit()?;
+    crate::publish::fault_point("decide_recorded");
+    let outcome = crate::run::month_in(plan, &rs, tx, warnings, later_months.clone(), quiet)?;
     crate::publish::fault_point("decide_after_commit");
     let mut by_decision = BTreeMap::new();
     for d in &decisions {
@@ -90,7 +233,7 @@ pub fn decide(
         already: decisions.len() - new,
         by_decision,
         later_months,
-        warnings,
+        warnings: outcome.warnings,
     })
 }
 
@@ -114,6 +257,7 @@ pub fn read_form(
     grids: &[Arc<crate::ingest::Grid>],
     month: &str,
     statuses: &HashMap<String, (Status, Option<String>)>,
+    review: &crate::rules::Review,
     signed: &Signed,
 ) -> Result<Form> {
     let mut warnings: Vec<String> = Vec::new();
@@ -234,6 +378,19 @@ pub fn read_form(
             } else {
                 None
             };
+            let required: &[String] = match value.as_str() {
+                "纳入监测" => &review.include_requires,
+                "风险消除" => &review.eliminate_requires,
+                _ => &[],
+            };
+            let levels = Levels::read(
+                t,
+                row_no,
+                row,
+                required,
+                review.min_notice_days,
+                &mut errors,
+            );
             let here = format!("{}!{}", t.sheet.clone().unwrap_or_default(), row_no);
             if let Some((prev_value, prev_at)) = seen.get(&id) {
                 if *prev_value != value {
@@ -253,6 +410,10 @@ pub fn read_form(
                 by: signed.by.to_string(),
                 at: signed.at.to_string(),
                 source: format!("{}#{here}", file),
+                evidence: None,
+                levels: (!levels.is_empty())
+                    .then(|| serde_json::to_string(&levels).ok())
+                    .flatten(),
             });
         }
     }

@@ -16,56 +16,86 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA_VERSION: &str = "1";
+/// Version 2: warnings pending review, 新纳入, 已研判不纳入 with evidence,
+/// review levels, expense records per household. A version-1 store is
+/// upgraded in place (its months keep their statuses); a version-1 program
+/// refuses a version-2 store (its check wants "1").
+pub const SCHEMA_VERSION: &str = "2";
 
-/// Monitoring status of a household in a month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash, PartialOrd, Ord)]
+/// Monitoring status of a household in a month (000 三（二）: 一预警 →
+/// 一研判 → 一审定; only a recorded 纳入监测 makes a 监测户).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash, PartialOrd, Ord, Default)]
 pub enum Status {
-    /// First flagged (or flagged again after 不纳入).
-    New,
+    /// Triggered a rule and not monitored: waits for 研判/审定 (预警户).
+    Pending,
+    /// 纳入监测 recorded for this month.
+    NewlyIncluded,
     /// Under monitoring, still at risk or not yet stable.
     Continuing,
     /// Under monitoring, no rule fired for N months: suggested for elimination.
     SuggestElimination,
-    /// Flagged again after elimination.
-    Returned,
+    /// Eliminated earlier and triggering again: waits for review (预警户).
+    ReturnedPending,
     /// Eliminated by a recorded decision (marked, never deleted).
     Eliminated,
+    /// Decided 不纳入 and not worse since: held back, listed on its own.
+    Declined,
     /// Not under monitoring.
+    #[default]
     NotMonitored,
 }
 
 impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Pending,
+        Status::NewlyIncluded,
+        Status::Continuing,
+        Status::SuggestElimination,
+        Status::ReturnedPending,
+        Status::Eliminated,
+        Status::Declined,
+        Status::NotMonitored,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
-            Status::New => "新识别",
+            Status::Pending => "预警待研判",
+            Status::NewlyIncluded => "新纳入",
             Status::Continuing => "持续监测",
             Status::SuggestElimination => "建议消除",
-            Status::Returned => "返贫/再次识别",
+            Status::ReturnedPending => "返贫/再次预警",
             Status::Eliminated => "已消除",
+            Status::Declined => "已研判不纳入",
             Status::NotMonitored => "未监测",
         }
     }
 
+    /// Also reads the labels of a version-1 store: its 新识别 and
+    /// 返贫/再次识别 were warnings nobody had confirmed yet.
     pub fn parse(s: &str) -> Option<Status> {
-        [
-            Status::New,
-            Status::Continuing,
-            Status::SuggestElimination,
-            Status::Returned,
-            Status::Eliminated,
-            Status::NotMonitored,
-        ]
-        .into_iter()
-        .find(|x| x.label() == s)
+        match s {
+            "新识别" => Some(Status::Pending),
+            "返贫/再次识别" => Some(Status::ReturnedPending),
+            _ => Status::ALL.into_iter().find(|x| x.label() == s),
+        }
+    }
+
+    /// A 监测户: confirmed by 纳入监测 (or typed so on the roster).
+    pub fn monitored(self) -> bool {
+        matches!(
+            self,
+            Status::NewlyIncluded | Status::Continuing | Status::SuggestElimination
+        )
+    }
+
+    /// A 预警户 waiting for a decision.
+    pub fn pending(self) -> bool {
+        matches!(self, Status::Pending | Status::ReturnedPending)
     }
 
     /// Listed in the month's 研判表 and open to a decision.
     pub fn under_review(self) -> bool {
-        matches!(
-            self,
-            Status::New | Status::Continuing | Status::SuggestElimination | Status::Returned
-        )
+        self.monitored() || self.pending()
     }
 }
 
@@ -75,16 +105,14 @@ pub const METHODS: [&str; 2] = ["帮扶消除", "自然消除"];
 
 pub fn decision_applies(decision: &str, status: Status) -> bool {
     match decision {
-        "纳入监测" | "不纳入" => matches!(status, Status::New | Status::Returned),
-        "继续监测" | "风险消除" => {
-            matches!(status, Status::Continuing | Status::SuggestElimination)
-        }
+        "纳入监测" | "不纳入" => status.pending(),
+        "继续监测" | "风险消除" => status.monitored(),
         _ => false,
     }
 }
 
 /// What the store remembers of a household's latest earlier month.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prev {
     pub month: String,
     pub status: Status,
@@ -92,6 +120,8 @@ pub struct Prev {
     pub identified: Option<String>,
     pub eliminated: Option<String>,
     pub method: Option<String>,
+    pub first_warned: Option<String>,
+    pub pending_months: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,10 +133,75 @@ pub struct Decision {
     pub by: String,
     pub at: String,
     pub source: String,
+    /// For 不纳入: what the household showed when decided (JSON of `Evidence`).
+    pub evidence: Option<String>,
+    /// The review levels filled on the form (JSON of `Levels`).
+    pub levels: Option<String>,
+}
+
+/// What a household showed in a month: the basis a 不纳入 is compared with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// Rule id → measured value (as text; absent when the rule has none).
+    pub rules: std::collections::BTreeMap<String, Option<String>>,
+    pub per_capita: Option<String>,
+    /// Keys of the expense records on file for the household.
+    pub expenses: Vec<String>,
+}
+
+impl Evidence {
+    /// Whether `now` shows more than this: a rule that did not fire, an
+    /// expense record not counted, or a measured value worse by more than
+    /// `margin` (lower for income rules, higher for spending rules).
+    pub fn worse(
+        &self,
+        now: &Evidence,
+        margin: rust_decimal::Decimal,
+        lower_is_worse: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        use rust_decimal::Decimal;
+        use std::str::FromStr;
+        let num = |v: &Option<String>| v.as_deref().and_then(|t| Decimal::from_str(t).ok());
+        for (rule, value) in &now.rules {
+            let Some(before) = self.rules.get(rule) else {
+                return Some(format!("新触发规则 {rule}"));
+            };
+            if let (Some(b), Some(n)) = (num(before), num(value)) {
+                let step = (b.abs() * margin).max(Decimal::new(1, 2));
+                let worse = if lower_is_worse(rule) {
+                    n < b - step
+                } else {
+                    n > b + step
+                };
+                if worse {
+                    return Some(format!("规则 {rule} 的实测值由 {b} 变为 {n}"));
+                }
+            }
+        }
+        if let Some(k) = now.expenses.iter().find(|k| !self.expenses.contains(k)) {
+            let shown = k.split('|').skip(2).take(3).collect::<Vec<_>>().join(" ");
+            return Some(format!("新的支出记录（{shown}）"));
+        }
+        if let (Some(b), Some(n)) = (num(&self.per_capita), num(&now.per_capita)) {
+            if n < b - (b.abs() * margin) {
+                return Some(format!("人均纯收入由 {b} 元降至 {n} 元"));
+            }
+        }
+        None
+    }
+}
+
+/// A household's latest 不纳入, still standing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decline {
+    pub month: String,
+    pub by: String,
+    pub at: String,
+    pub evidence: Evidence,
 }
 
 /// A household's status this month with its dates.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct MonthStatus {
     pub status: Status,
     pub quiet_months: u32,
@@ -114,105 +209,163 @@ pub struct MonthStatus {
     pub identified: Option<String>,
     pub eliminated: Option<String>,
     pub method: Option<String>,
+    /// First month of the warning still waiting for a decision.
+    pub first_warned: Option<String>,
+    /// Months the warning has waited (1 in its first month).
+    pub pending_months: u32,
+    /// The earlier 不纳入 (month) a warning or hold-back refers to.
+    pub declined: Option<String>,
+    /// Why a held-back household is warned again, or why it is held back.
+    pub note: Option<String>,
 }
 
-/// Derive this month's status from the previous one, the decision taken on
-/// it, this month's assessment and the elimination parameter.
-///
-/// - `preset_monitored`: the roster already says 脱贫监测户/边缘户 (monitored
-///   before the tool kept history); used only when there is no history.
-/// - `no_labour`: 整户无劳动能力 households are never suggested for elimination.
-pub fn derive(
-    prev: Option<&Prev>,
-    decision: Option<&Decision>,
-    month: &str,
-    at_risk: bool,
-    preset_monitored: bool,
-    no_labour: bool,
-    stable_months: u32,
-) -> MonthStatus {
-    enum Before {
-        None,
-        Monitored {
-            quiet: u32,
-            since: Option<String>,
-        },
-        Eliminated {
-            since: Option<String>,
-            at: Option<String>,
-            method: Option<String>,
-        },
+/// Everything that decides a household's status this month.
+pub struct DeriveInput<'a> {
+    pub prev: Option<&'a Prev>,
+    /// The decision recorded on the previous month's 研判表.
+    pub prev_decision: Option<&'a Decision>,
+    /// The decision recorded on this month's 研判表 (after `decide`).
+    pub own_decision: Option<&'a Decision>,
+    /// The latest standing 不纳入, with what it was based on.
+    pub decline: Option<&'a Decline>,
+    /// Why this month's evidence is worse than the decline's (None: not worse).
+    pub worse: Option<String>,
+    pub month: &'a str,
+    pub at_risk: bool,
+    /// The roster already says 脱贫监测户/边缘户 (confirmed elsewhere).
+    pub preset_monitored: bool,
+    /// 整户无劳动能力: never suggested for elimination.
+    pub no_labour: bool,
+    pub stable_months: u32,
+}
+
+fn status(s: Status) -> MonthStatus {
+    MonthStatus {
+        status: s,
+        ..Default::default()
     }
-    let before = match prev {
-        None if preset_monitored => Before::Monitored {
-            quiet: 0,
-            since: None,
-        },
-        None => Before::None,
-        Some(p) => match (p.status, decision.map(|d| d.decision.as_str())) {
-            (s, Some("风险消除")) if s.under_review() => Before::Eliminated {
-                since: p.identified.clone(),
-                at: Some(p.month.clone()),
-                method: decision.and_then(|d| d.method.clone()),
-            },
-            (s, Some("不纳入")) if s.under_review() => Before::None,
-            (s, _) if s.under_review() => Before::Monitored {
-                quiet: p.quiet_months,
-                since: p.identified.clone(),
-            },
-            (Status::Eliminated, _) => Before::Eliminated {
-                since: p.identified.clone(),
-                at: p.eliminated.clone(),
-                method: p.method.clone(),
-            },
-            _ => Before::None,
-        },
+}
+
+/// A new warning, or one carried while nobody has decided.
+fn pending(kind: Status, month: &str, prev: Option<&Prev>) -> MonthStatus {
+    let carried = prev.filter(|p| p.status == kind);
+    MonthStatus {
+        status: kind,
+        first_warned: carried
+            .and_then(|p| p.first_warned.clone().or(Some(p.month.clone())))
+            .or(Some(month.to_string())),
+        pending_months: carried.map_or(1, |p| p.pending_months.max(1) + 1),
+        ..Default::default()
+    }
+}
+
+/// Under monitoring: quiet months counted, elimination suggested after N.
+fn monitored(quiet: u32, since: Option<String>, i: &DeriveInput) -> MonthStatus {
+    let quiet = if i.at_risk { 0 } else { quiet + 1 };
+    let s = if !i.at_risk && quiet >= i.stable_months && !i.no_labour {
+        Status::SuggestElimination
+    } else {
+        Status::Continuing
     };
-    let here = Some(month.to_string());
-    match before {
-        Before::None if at_risk => MonthStatus {
-            status: Status::New,
-            quiet_months: 0,
-            identified: here,
-            eliminated: None,
-            method: None,
+    MonthStatus {
+        status: s,
+        quiet_months: quiet,
+        identified: since,
+        ..Default::default()
+    }
+}
+
+/// A household not monitored that triggers: held back by a standing
+/// 不纳入 unless it is worse now; otherwise a warning to review.
+fn warning(kind: Status, i: &DeriveInput) -> MonthStatus {
+    match (i.decline, &i.worse) {
+        (Some(d), None) => MonthStatus {
+            status: Status::Declined,
+            declined: Some(d.month.clone()),
+            note: Some(format!("{} 研判不纳入（{}），情况未变差", d.month, d.by)),
+            ..Default::default()
         },
-        Before::None => MonthStatus {
-            status: Status::NotMonitored,
-            quiet_months: 0,
-            identified: None,
-            eliminated: None,
-            method: None,
+        (Some(d), Some(why)) => MonthStatus {
+            declined: Some(d.month.clone()),
+            note: Some(format!("{} 曾研判不纳入，现{why}", d.month)),
+            ..pending(kind, i.month, i.prev)
         },
-        Before::Monitored { quiet, since } => {
-            let quiet = if at_risk { 0 } else { quiet + 1 };
-            let status = if !at_risk && quiet >= stable_months && !no_labour {
-                Status::SuggestElimination
+        (None, _) => pending(kind, i.month, i.prev),
+    }
+}
+
+/// The status before this month's own decision.
+fn before_decision(i: &DeriveInput) -> MonthStatus {
+    let decided = i.prev_decision.map(|d| d.decision.as_str());
+    let Some(p) = i.prev else {
+        return if i.preset_monitored {
+            monitored(0, None, i)
+        } else if i.at_risk {
+            warning(Status::Pending, i)
+        } else {
+            status(Status::NotMonitored)
+        };
+    };
+    match (p.status, decided) {
+        // A version-1 store or a month not re-rendered after its decide.
+        (s, Some("纳入监测")) if s.pending() => monitored(0, Some(p.month.clone()), i),
+        (s, Some("不纳入")) if s.pending() => {
+            if i.at_risk {
+                warning(Status::Pending, i)
             } else {
-                Status::Continuing
-            };
-            MonthStatus {
-                status,
-                quiet_months: quiet,
-                identified: since.or(here),
-                eliminated: None,
-                method: None,
+                status(Status::NotMonitored)
             }
         }
-        Before::Eliminated { .. } if at_risk => MonthStatus {
-            status: Status::Returned,
-            quiet_months: 0,
-            identified: here,
-            eliminated: None,
-            method: None,
-        },
-        Before::Eliminated { since, at, method } => MonthStatus {
+        (s, _) if s.pending() => pending(s, i.month, Some(p)),
+        (s, Some("风险消除")) if s.monitored() => MonthStatus {
             status: Status::Eliminated,
-            quiet_months: 0,
-            identified: since,
-            eliminated: at,
-            method,
+            identified: p.identified.clone(),
+            eliminated: Some(p.month.clone()),
+            method: i.prev_decision.and_then(|d| d.method.clone()),
+            ..Default::default()
         },
+        (s, _) if s.monitored() => monitored(
+            p.quiet_months,
+            p.identified.clone().or(Some(p.month.clone())),
+            i,
+        ),
+        (Status::Eliminated, _) if i.at_risk => pending(Status::ReturnedPending, i.month, None),
+        (Status::Eliminated, _) => MonthStatus {
+            status: Status::Eliminated,
+            identified: p.identified.clone(),
+            eliminated: p.eliminated.clone(),
+            method: p.method.clone(),
+            ..Default::default()
+        },
+        _ if i.preset_monitored => monitored(0, None, i),
+        _ if i.at_risk => warning(Status::Pending, i),
+        _ => status(Status::NotMonitored),
+    }
+}
+
+/// Derive this month's status: from the previous month and the decision
+/// taken on it, then this month's own decision (纳入监测 → 新纳入,
+/// 不纳入 → 已研判不纳入; 继续监测/风险消除 take effect next month).
+pub fn derive(i: &DeriveInput) -> MonthStatus {
+    let base = before_decision(i);
+    match (
+        i.own_decision.map(|d| d.decision.as_str()),
+        base.status.pending(),
+    ) {
+        (Some("纳入监测"), true) => MonthStatus {
+            status: Status::NewlyIncluded,
+            identified: Some(i.month.to_string()),
+            ..Default::default()
+        },
+        (Some("不纳入"), true) => MonthStatus {
+            status: Status::Declined,
+            declined: Some(i.month.to_string()),
+            note: i
+                .own_decision
+                .map(|d| format!("{} 研判不纳入（{}）", i.month, d.by)),
+            ..Default::default()
+        },
+        _ => base,
     }
 }
 
@@ -247,9 +400,13 @@ pub struct EliminatedRow {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrendPoint {
     pub month: String,
+    /// 监测户 (confirmed).
     pub monitored: i64,
+    /// 新纳入 this month.
     pub new: i64,
     pub eliminated: i64,
+    /// 预警户 waiting for a decision.
+    pub warned: i64,
 }
 
 /// (month, status, causes as JSON, 人均纯收入) of one household.
@@ -385,12 +542,15 @@ impl Store {
              CREATE TABLE runs(
                  month TEXT PRIMARY KEY, run_id TEXT NOT NULL, ruleset TEXT NOT NULL,
                  households INTEGER NOT NULL, monitored INTEGER NOT NULL,
-                 new INTEGER NOT NULL, eliminated INTEGER NOT NULL, run_at TEXT NOT NULL);
+                 new INTEGER NOT NULL, eliminated INTEGER NOT NULL, run_at TEXT NOT NULL,
+                 warned INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE assessments(
                  month TEXT NOT NULL, hh_id TEXT NOT NULL, status TEXT NOT NULL,
                  at_risk INTEGER NOT NULL, quiet_months INTEGER NOT NULL,
                  class TEXT, causes TEXT NOT NULL, per_capita TEXT, triggers TEXT NOT NULL,
                  identified TEXT, eliminated TEXT, method TEXT,
+                 first_warned TEXT, pending_months INTEGER NOT NULL DEFAULT 0,
+                 declined TEXT, note TEXT,
                  PRIMARY KEY(month, hh_id));
              CREATE INDEX assessments_hh ON assessments(hh_id, month);
              CREATE TABLE households(
@@ -405,10 +565,13 @@ impl Store {
              CREATE TABLE decisions(
                  id INTEGER PRIMARY KEY AUTOINCREMENT, month TEXT NOT NULL, hh_id TEXT NOT NULL,
                  decision TEXT NOT NULL, method TEXT, decided_by TEXT NOT NULL,
-                 decided_at TEXT NOT NULL, source TEXT NOT NULL);
+                 decided_at TEXT NOT NULL, source TEXT NOT NULL, evidence TEXT, levels TEXT);
              CREATE INDEX decisions_month ON decisions(month, hh_id);
              CREATE TABLE counted_expenses(
                  month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));
+             CREATE TABLE month_expenses(
+                 month TEXT NOT NULL, hh_id TEXT NOT NULL, key TEXT NOT NULL,
+                 PRIMARY KEY(month, hh_id, key));
              INSERT INTO meta(key, value) VALUES ('app', 'monitor');
              COMMIT;",
         )
@@ -480,8 +643,21 @@ impl Store {
             })
             .optional()
             .map_err(|e| damaged(&e))?;
-        if app.as_deref() != Some("monitor") || schema.as_deref() != Some(SCHEMA_VERSION) {
+        if app.as_deref() != Some("monitor") {
             return Err(damaged(&"缺少版本信息"));
+        }
+        match schema.as_deref() {
+            Some(SCHEMA_VERSION) => {}
+            Some("1") => upgrade_v1(&conn, path)?,
+            Some(v) => {
+                return Err(serr(
+                    path,
+                    format!(
+                        "该监测历史库由更新版本的 monitor 写入（格式 {v}，本程序只认识 {SCHEMA_VERSION} 及以前），为免误读已停止；请使用新版本的 monitor"
+                    ),
+                ))
+            }
+            None => return Err(damaged(&"缺少版本信息")),
         }
         tune(&conn, path)?;
         Ok(Store {
@@ -527,7 +703,40 @@ fn tune(conn: &Connection, path: &Path) -> Result<()> {
 /// Tables added after the first version, created in a store of that
 /// version the first time it is written (nothing existing changes).
 const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS counted_expenses(
-    month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));";
+    month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));
+CREATE TABLE IF NOT EXISTS month_expenses(
+    month TEXT NOT NULL, hh_id TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY(month, hh_id, key));";
+
+/// Upgrade a version-1 store to version 2 in one transaction: new columns
+/// and tables only; every recorded month keeps its rows and statuses.
+fn upgrade_v1(conn: &Connection, path: &Path) -> Result<()> {
+    let sql = format!(
+        "BEGIN IMMEDIATE;
+         ALTER TABLE assessments ADD COLUMN first_warned TEXT;
+         ALTER TABLE assessments ADD COLUMN pending_months INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE assessments ADD COLUMN declined TEXT;
+         ALTER TABLE assessments ADD COLUMN note TEXT;
+         ALTER TABLE decisions ADD COLUMN evidence TEXT;
+         ALTER TABLE decisions ADD COLUMN levels TEXT;
+         ALTER TABLE runs ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+         {ADDED_TABLES}
+         UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema';
+         COMMIT;"
+    );
+    conn.execute_batch(&sql).map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+                MonitorError::Busy(format!(
+                    "另一次 monitor 运行正在使用 {}，请等它结束后再运行",
+                    path.display()
+                ))
+            }
+            _ => dberr(path, e),
+        }
+    })
+}
 
 /// The run's write transaction: everything the run records is committed
 /// at once, or not at all.
@@ -566,9 +775,12 @@ impl Reader<'_> {
     }
 
     pub fn decisions_of(&self, hh_id: &str) -> Result<Vec<Decision>> {
-        let mut st = q!(self, self.conn.prepare(
-            "SELECT month, hh_id, decision, method, decided_by, decided_at, source FROM decisions WHERE hh_id = ?1 ORDER BY id"
-        ))?;
+        let mut st = q!(
+            self,
+            self.conn.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE hh_id = ?1 ORDER BY id"
+            ))
+        )?;
         let rows = q!(self, st.query_map(params![hh_id], decision_row))?;
         q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
     }
@@ -596,6 +808,9 @@ impl Reader<'_> {
     }
 }
 
+const DECISION_COLS: &str =
+    "month, hh_id, decision, method, decided_by, decided_at, source, evidence, levels";
+
 fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
     Ok(Decision {
         month: r.get(0)?,
@@ -605,6 +820,8 @@ fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
         by: r.get(4)?,
         at: r.get(5)?,
         source: r.get(6)?,
+        evidence: r.get(7)?,
+        levels: r.get(8)?,
     })
 }
 
@@ -683,6 +900,108 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Decisions recorded on `month`'s own 研判表 (latest per household).
+    pub fn own_decisions(&self, month: &str) -> Result<HashMap<String, Decision>> {
+        let mut st = q!(
+            self,
+            self.tx.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE month = ?1 ORDER BY id"
+            ))
+        )?;
+        let rows = q!(self, st.query_map(params![month], decision_row))?;
+        let mut out = HashMap::new();
+        for d in rows {
+            let d = q!(self, d)?;
+            out.insert(d.hh_id.clone(), d);
+        }
+        Ok(out)
+    }
+
+    /// Each household's latest decision before `month` when it is 不纳入:
+    /// a standing 不纳入 and what it was based on.
+    pub fn declines(&self, month: &str) -> Result<HashMap<String, Decline>> {
+        let mut st = q!(
+            self,
+            self.tx.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE month < ?1 ORDER BY id"
+            ))
+        )?;
+        let rows = q!(self, st.query_map(params![month], decision_row))?;
+        let mut latest: HashMap<String, Decision> = HashMap::new();
+        for d in rows {
+            let d = q!(self, d)?;
+            latest.insert(d.hh_id.clone(), d);
+        }
+        Ok(latest
+            .into_iter()
+            .filter(|(_, d)| d.decision == "不纳入")
+            .map(|(id, d)| {
+                let evidence = d
+                    .evidence
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str(e).ok())
+                    .unwrap_or_default();
+                (
+                    id,
+                    Decline {
+                        month: d.month,
+                        by: d.by,
+                        at: d.at,
+                        evidence,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// What a household showed in `month` (for the evidence of a 不纳入).
+    pub fn evidence(&self, month: &str, hh_id: &str) -> Result<Evidence> {
+        let row: Option<(String, Option<String>)> = q!(
+            self,
+            self.tx
+                .query_row(
+                    "SELECT triggers, per_capita FROM assessments WHERE month = ?1 AND hh_id = ?2",
+                    params![month, hh_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+        )?;
+        let Some((triggers, per_capita)) = row else {
+            return Ok(Evidence::default());
+        };
+        let fired: Vec<crate::assess::Trigger> =
+            serde_json::from_str(&triggers).unwrap_or_default();
+        let mut st = q!(
+            self,
+            self.tx.prepare_cached(
+                "SELECT key FROM month_expenses WHERE month = ?1 AND hh_id = ?2 ORDER BY key"
+            )
+        )?;
+        let keys = q!(self, st.query_map(params![month, hh_id], |r| r.get(0)))?;
+        Ok(Evidence {
+            rules: fired
+                .into_iter()
+                .map(|t| (t.rule_id, t.measured.map(|m| format!("{m:.2}"))))
+                .collect(),
+            per_capita,
+            expenses: q!(self, keys.collect::<rusqlite::Result<Vec<String>>>())?,
+        })
+    }
+
+    /// The expense records on file for each household this month.
+    pub fn record_expenses(&self, month: &str, records: &[(String, String)]) -> Result<()> {
+        let mut st = q!(
+            self,
+            self.tx.prepare_cached(
+                "INSERT OR IGNORE INTO month_expenses(month, hh_id, key) VALUES (?1, ?2, ?3)"
+            )
+        )?;
+        for (hh, key) in records {
+            q!(self, st.execute(params![month, hh, key]))?;
+        }
+        Ok(())
+    }
+
     /// Expense records a count-once rule already counted in a month before
     /// `month`: record key → that month.
     pub fn counted_before(&self, month: &str) -> Result<HashMap<String, String>> {
@@ -744,7 +1063,8 @@ impl Tx<'_> {
     /// Each household's latest stored month before `month`.
     pub fn previous(&self, month: &str) -> Result<HashMap<String, Prev>> {
         let mut st = q!(self, self.tx.prepare(
-            "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method
+            "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method,
+                    a.first_warned, a.pending_months
              FROM assessments a
              JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month < ?1 GROUP BY hh_id) b
                ON a.hh_id = b.hh_id AND a.month = b.m"
@@ -761,6 +1081,8 @@ impl Tx<'_> {
                         identified: r.get(4)?,
                         eliminated: r.get(5)?,
                         method: r.get(6)?,
+                        first_warned: r.get(7)?,
+                        pending_months: r.get(8)?,
                     },
                 ))
             })
@@ -770,9 +1092,12 @@ impl Tx<'_> {
 
     /// The latest decision per (month, household) for the given months.
     pub fn decisions_for(&self, prev: &HashMap<String, Prev>) -> Result<HashMap<String, Decision>> {
-        let mut st = q!(self, self.tx.prepare(
-            "SELECT month, hh_id, decision, method, decided_by, decided_at, source FROM decisions ORDER BY id"
-        ))?;
+        let mut st = q!(
+            self,
+            self.tx.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions ORDER BY id"
+            ))
+        )?;
         let rows = q!(self, st.query_map([], decision_row))?;
         let mut out = HashMap::new();
         for d in rows {
@@ -786,16 +1111,30 @@ impl Tx<'_> {
 
     /// Status of each household stored for `month`.
     /// Status and 纳入监测时间 of each household stored for `month`.
+    /// Households of `month` open to that month's decisions, with their
+    /// status before any decision of the month (a 新纳入 or 已研判不纳入 of
+    /// this month reads as the warning it was, so a form can be recorded
+    /// again or corrected) and 纳入监测时间.
     pub fn statuses(&self, month: &str) -> Result<HashMap<String, (Status, Option<String>)>> {
         let mut st = q!(
             self,
-            self.tx
-                .prepare("SELECT hh_id, status, identified FROM assessments WHERE month = ?1")
+            self.tx.prepare(
+                "SELECT hh_id, status, identified, declined FROM assessments WHERE month = ?1"
+            )
         )?;
         let rows = q!(
             self,
             st.query_map(params![month], |r| {
-                Ok((r.get::<_, String>(0)?, (status_col(r, 1)?, r.get(2)?)))
+                let status = status_col(r, 1)?;
+                let identified: Option<String> = r.get(2)?;
+                let declined: Option<String> = r.get(3)?;
+                let this_month = |m: &Option<String>| m.as_deref() == Some(month);
+                let open = match status {
+                    Status::NewlyIncluded if this_month(&identified) => Status::Pending,
+                    Status::Declined if this_month(&declined) => Status::Pending,
+                    s => s,
+                };
+                Ok((r.get::<_, String>(0)?, (open, identified)))
             })
         )?;
         q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
@@ -878,7 +1217,7 @@ impl Tx<'_> {
     /// Stored months before `month`, for the trend.
     pub fn trend_before(&self, month: &str) -> Result<Vec<TrendPoint>> {
         let mut st = q!(self, self.tx.prepare(
-            "SELECT month, monitored, new, eliminated FROM runs WHERE month < ?1 ORDER BY month"
+            "SELECT month, monitored, new, eliminated, warned FROM runs WHERE month < ?1 ORDER BY month"
         ))?;
         let rows = q!(
             self,
@@ -887,6 +1226,7 @@ impl Tx<'_> {
                 monitored: r.get(1)?,
                 new: r.get(2)?,
                 eliminated: r.get(3)?,
+                warned: r.get(4)?,
             }))
         )?;
         q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -923,8 +1263,8 @@ impl Tx<'_> {
         }
         {
             let mut a = q!(self, t.prepare_cached(
-                "INSERT INTO assessments(month, hh_id, status, at_risk, quiet_months, class, causes, per_capita, triggers, identified, eliminated, method)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT INTO assessments(month, hh_id, status, at_risk, quiet_months, class, causes, per_capita, triggers, identified, eliminated, method, first_warned, pending_months, declined, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             ))?;
             let mut h = q!(self, t.prepare_cached(
                 "INSERT INTO households(hh_id, head_name, id_no, township, village, hh_type, first_seen, last_seen)
@@ -953,6 +1293,10 @@ impl Tx<'_> {
                         row.st.identified,
                         row.st.eliminated,
                         row.st.method,
+                        row.st.first_warned,
+                        row.st.pending_months,
+                        row.st.declined,
+                        row.st.note,
                     ])
                 )?;
                 if !row.on_roster {
@@ -1000,9 +1344,9 @@ impl Tx<'_> {
             }
         }
         q!(self, t.execute(
-            "INSERT INTO runs(month, run_id, ruleset, households, monitored, new, eliminated, run_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![month, run_id, ruleset, rows.len() as i64, trend.monitored, trend.new, trend.eliminated, run_at],
+            "INSERT INTO runs(month, run_id, ruleset, households, monitored, new, eliminated, run_at, warned)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![month, run_id, ruleset, rows.len() as i64, trend.monitored, trend.new, trend.eliminated, run_at, trend.warned],
         ))?;
         Ok(())
     }
@@ -1016,7 +1360,7 @@ impl Tx<'_> {
             "SELECT decision, method FROM decisions WHERE month = ?1 AND hh_id = ?2 ORDER BY id DESC LIMIT 1"
         ))?;
         let mut st = q!(self, self.tx.prepare_cached(
-            "INSERT INTO decisions(month, hh_id, decision, method, decided_by, decided_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT INTO decisions(month, hh_id, decision, method, decided_by, decided_at, source, evidence, levels) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ))?;
         let mut new = 0;
         for d in ds {
@@ -1032,7 +1376,8 @@ impl Tx<'_> {
             q!(
                 self,
                 st.execute(params![
-                    d.month, d.hh_id, d.decision, d.method, d.by, d.at, d.source
+                    d.month, d.hh_id, d.decision, d.method, d.by, d.at, d.source, d.evidence,
+                    d.levels
                 ])
             )?;
             new += 1;
@@ -1239,132 +1584,224 @@ mod tests {
             status,
             quiet_months: quiet,
             identified: Some("2020-01".into()),
-            eliminated: None,
-            method: None,
+            ..Default::default()
         }
     }
 
-    fn decision(d: &str, method: Option<&str>) -> Decision {
+    fn decision(month: &str, d: &str, method: Option<&str>) -> Decision {
         Decision {
-            month: "2020-02".into(),
-            hh_id: "H".into(),
+            month: month.into(),
+            hh_id: "A".into(),
             decision: d.into(),
-            method: method.map(Into::into),
-            by: "测试".into(),
-            at: "2020-03-01".into(),
-            source: "x".into(),
+            method: method.map(String::from),
+            by: "张三".into(),
+            at: "2020-02-20 10:00:00".into(),
+            source: "x.xlsx#Sheet1!3".into(),
+            evidence: None,
+            levels: None,
+        }
+    }
+
+    fn input<'a>(month: &'a str, prev: Option<&'a Prev>, at_risk: bool) -> DeriveInput<'a> {
+        DeriveInput {
+            prev,
+            prev_decision: None,
+            own_decision: None,
+            decline: None,
+            worse: None,
+            month,
+            at_risk,
+            preset_monitored: false,
+            no_labour: false,
+            stable_months: 3,
+        }
+    }
+
+    fn to_prev(month: &str, s: &MonthStatus) -> Prev {
+        Prev {
+            month: month.into(),
+            status: s.status,
+            quiet_months: s.quiet_months,
+            identified: s.identified.clone(),
+            eliminated: s.eliminated.clone(),
+            method: s.method.clone(),
+            first_warned: s.first_warned.clone(),
+            pending_months: s.pending_months,
         }
     }
 
     #[test]
-    fn first_flag_is_new_and_quiet_months_lead_to_a_suggestion() {
-        let s = derive(None, None, "2020-01", true, false, false, 3);
+    fn a_warning_waits_for_a_decision_and_is_never_a_monitored_household() {
+        let s = derive(&input("2020-01", None, true));
+        assert_eq!(s.status, Status::Pending);
+        assert!(!s.status.monitored());
         assert_eq!(
-            (s.status, s.identified.as_deref()),
-            (Status::New, Some("2020-01"))
+            (s.first_warned.as_deref(), s.pending_months),
+            (Some("2020-01"), 1)
         );
-        let mut p = prev("2020-01", Status::New, 0);
-        for (m, want) in [
-            ("2020-02", Status::Continuing),
-            ("2020-03", Status::Continuing),
-            ("2020-04", Status::SuggestElimination),
-        ] {
-            let s = derive(Some(&p), None, m, false, false, false, 3);
-            assert_eq!(s.status, want, "{m}");
-            assert_eq!(s.identified.as_deref(), Some("2020-01"));
-            p = Prev {
-                month: m.into(),
-                status: s.status,
-                quiet_months: s.quiet_months,
-                ..p
-            };
+        // Undecided for three months: still pending, counting the months.
+        let mut p = to_prev("2020-01", &s);
+        for (m, n) in [("2020-02", 2), ("2020-03", 3)] {
+            let s = derive(&input(m, Some(&p), false));
+            assert_eq!(s.status, Status::Pending, "{m}");
+            assert_eq!(
+                (s.first_warned.as_deref(), s.pending_months),
+                (Some("2020-01"), n)
+            );
+            p = to_prev(m, &s);
         }
-        // A suggestion stays a suggestion until someone decides.
-        let s = derive(Some(&p), None, "2020-05", false, false, false, 3);
-        assert_eq!(s.status, Status::SuggestElimination);
+    }
+
+    #[test]
+    fn inclusion_is_the_decision_month_then_quiet_months_lead_to_a_suggestion() {
+        let s = derive(&input("2020-01", None, true));
+        let own = decision("2020-01", "纳入监测", None);
+        let decided = derive(&DeriveInput {
+            own_decision: Some(&own),
+            ..input("2020-01", None, true)
+        });
+        assert_eq!(decided.status, Status::NewlyIncluded);
+        assert_eq!(decided.identified.as_deref(), Some("2020-01"));
+        assert!(decided.status.monitored() && s.status.pending());
+        let mut p = to_prev("2020-01", &decided);
+        let mut seen = Vec::new();
+        for m in ["2020-02", "2020-03", "2020-04"] {
+            let s = derive(&input(m, Some(&p), false));
+            seen.push(s.status);
+            p = to_prev(m, &s);
+        }
+        assert_eq!(
+            seen,
+            [
+                Status::Continuing,
+                Status::Continuing,
+                Status::SuggestElimination
+            ]
+        );
+        assert_eq!(p.identified.as_deref(), Some("2020-01"));
+    }
+
+    #[test]
+    fn a_version_1_store_month_decided_afterwards_is_followed() {
+        // 新识别 of a version-1 store reads as a warning; its 纳入监测 counts.
+        let p = Prev {
+            status: Status::parse("新识别").unwrap(),
+            ..prev("2020-03", Status::Pending, 0)
+        };
+        let d = decision("2020-03", "纳入监测", None);
+        let s = derive(&DeriveInput {
+            prev_decision: Some(&d),
+            ..input("2020-04", Some(&p), false)
+        });
+        assert_eq!(s.status, Status::Continuing);
+        assert_eq!(s.identified.as_deref(), Some("2020-03"));
     }
 
     #[test]
     fn no_labour_households_are_never_suggested() {
-        let p = prev("2020-06", Status::Continuing, 10);
-        let s = derive(Some(&p), None, "2020-07", false, false, true, 3);
+        let p = prev("2020-04", Status::Continuing, 5);
+        let s = derive(&DeriveInput {
+            no_labour: true,
+            ..input("2020-05", Some(&p), false)
+        });
         assert_eq!(s.status, Status::Continuing);
+        assert_eq!(s.quiet_months, 6);
     }
 
     #[test]
-    fn risk_again_resets_the_quiet_count() {
-        let p = prev("2020-02", Status::SuggestElimination, 6);
-        let s = derive(Some(&p), None, "2020-03", true, false, false, 6);
-        assert_eq!((s.status, s.quiet_months), (Status::Continuing, 0));
-    }
-
-    #[test]
-    fn decisions_are_followed_the_next_month() {
-        let p = prev("2020-02", Status::SuggestElimination, 6);
-        let d = decision("风险消除", Some("帮扶消除"));
-        let s = derive(Some(&p), Some(&d), "2020-03", false, false, false, 6);
+    fn elimination_takes_effect_the_next_month_and_a_new_warning_waits_again() {
+        let p = prev("2020-05", Status::SuggestElimination, 3);
+        let d = decision("2020-05", "风险消除", Some("帮扶消除"));
+        let s = derive(&DeriveInput {
+            prev_decision: Some(&d),
+            ..input("2020-06", Some(&p), false)
+        });
         assert_eq!(s.status, Status::Eliminated);
-        assert_eq!(s.eliminated.as_deref(), Some("2020-02"));
+        assert_eq!(s.eliminated.as_deref(), Some("2020-05"));
         assert_eq!(s.method.as_deref(), Some("帮扶消除"));
-        // Eliminated stays eliminated, marked, with its date.
-        let p2 = Prev {
-            month: "2020-03".into(),
-            status: s.status,
-            quiet_months: 0,
-            identified: s.identified.clone(),
-            eliminated: s.eliminated.clone(),
-            method: s.method.clone(),
-        };
-        let s2 = derive(Some(&p2), None, "2020-04", false, false, false, 6);
-        assert_eq!(
-            (s2.status, s2.eliminated.as_deref()),
-            (Status::Eliminated, Some("2020-02"))
-        );
-        // …until risk returns.
-        let s3 = derive(Some(&p2), None, "2020-04", true, false, false, 6);
-        assert_eq!(
-            (s3.status, s3.identified.as_deref()),
-            (Status::Returned, Some("2020-04"))
-        );
+        let e = to_prev("2020-06", &s);
+        let again = derive(&input("2020-07", Some(&e), true));
+        assert_eq!(again.status, Status::ReturnedPending);
+        assert!(!again.status.monitored());
+    }
 
-        let p = prev("2020-02", Status::New, 0);
-        let s = derive(
-            Some(&p),
-            Some(&decision("不纳入", None)),
-            "2020-03",
-            false,
-            false,
-            false,
-            6,
+    #[test]
+    fn a_decline_holds_until_the_household_is_worse() {
+        let own = decision("2020-03", "不纳入", None);
+        let s = derive(&DeriveInput {
+            own_decision: Some(&own),
+            ..input("2020-03", None, true)
+        });
+        assert_eq!(s.status, Status::Declined);
+        let p = to_prev("2020-03", &s);
+        let standing = Decline {
+            month: "2020-03".into(),
+            by: "张三".into(),
+            at: String::new(),
+            evidence: Evidence::default(),
+        };
+        let same = derive(&DeriveInput {
+            decline: Some(&standing),
+            ..input("2020-04", Some(&p), true)
+        });
+        assert_eq!(same.status, Status::Declined);
+        assert_eq!(same.declined.as_deref(), Some("2020-03"));
+        let worse = derive(&DeriveInput {
+            decline: Some(&standing),
+            worse: Some("新的支出记录".into()),
+            ..input("2020-04", Some(&p), true)
+        });
+        assert_eq!(worse.status, Status::Pending);
+        assert!(worse
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("2020-03 曾研判不纳入"));
+    }
+
+    #[test]
+    fn evidence_is_worse_on_a_new_rule_a_new_record_or_a_drop_past_the_margin() {
+        let before = Evidence {
+            rules: [("line".to_string(), Some("4000.00".to_string()))].into(),
+            per_capita: Some("4000.00".into()),
+            expenses: vec!["A|x|2020-03-01|因病|100|".into()],
+        };
+        let low = |r: &str| r == "line";
+        let margin = rust_decimal::Decimal::new(10, 2);
+        let mut now = before.clone();
+        assert_eq!(before.worse(&now, margin, low), None);
+        now.rules.insert("line".into(), Some("3700.00".into()));
+        now.per_capita = Some("3700.00".into());
+        assert_eq!(before.worse(&now, margin, low), None, "within 10%");
+        now.rules.insert("line".into(), Some("3500.00".into()));
+        assert!(
+            before.worse(&now, margin, low).is_some(),
+            "more than 10% lower"
         );
-        assert_eq!(s.status, Status::NotMonitored);
-        let s = derive(
-            Some(&p),
-            Some(&decision("不纳入", None)),
-            "2020-03",
-            true,
-            false,
-            false,
-            6,
-        );
-        assert_eq!(
-            s.status,
-            Status::New,
-            "flagged again after 不纳入: a new suggestion"
-        );
+        let mut now = before.clone();
+        now.rules.insert("drop".into(), None);
+        assert!(before.worse(&now, margin, low).unwrap().contains("drop"));
+        let mut now = before.clone();
+        now.expenses.push("A|x|2020-04-01|因病|100|".into());
+        assert!(before.worse(&now, margin, low).unwrap().contains("支出"));
     }
 
     #[test]
     fn households_typed_as_monitored_start_under_monitoring() {
-        let s = derive(None, None, "2020-03", false, true, false, 6);
-        assert_eq!((s.status, s.quiet_months), (Status::Continuing, 1));
+        let s = derive(&DeriveInput {
+            preset_monitored: true,
+            ..input("2020-01", None, false)
+        });
+        assert_eq!(s.status, Status::Continuing);
     }
 
     #[test]
     fn decisions_apply_to_the_right_statuses() {
-        assert!(decision_applies("纳入监测", Status::New));
-        assert!(!decision_applies("风险消除", Status::New));
+        assert!(decision_applies("纳入监测", Status::Pending));
+        assert!(decision_applies("不纳入", Status::ReturnedPending));
+        assert!(!decision_applies("风险消除", Status::Pending));
         assert!(decision_applies("风险消除", Status::SuggestElimination));
+        assert!(decision_applies("继续监测", Status::NewlyIncluded));
         assert!(!decision_applies("继续监测", Status::Eliminated));
     }
 
@@ -1496,6 +1933,8 @@ mod tests {
             by: "张三".into(),
             at: "2020-03-25".into(),
             source: "f.xlsx#农户!3".into(),
+            evidence: None,
+            levels: None,
         };
         assert_eq!(tx.record_decisions(&[d("纳入监测")]).unwrap(), 1);
         assert_eq!(tx.record_decisions(&[d("纳入监测")]).unwrap(), 0);

@@ -89,7 +89,7 @@ enum Cmd {
         #[command(flatten)]
         inputs: Inputs,
     },
-    /// 读回填好的研判表（附件5/6），记录研判结论（下月运行时生效）
+    /// 读回填好的研判表（附件5/6），核对村级评议、公示、乡镇审核，作为县级审定记录研判结论，并按结论重新生成该月的台账和研判表
     Decide {
         /// 研判表所属月份，格式 2020-03
         #[arg(long)]
@@ -108,6 +108,9 @@ enum Cmd {
         /// 输出目录
         #[arg(long)]
         out: Option<PathBuf>,
+        /// 不显示进度条
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// 查看某户逐月的监测记录（monitor history 户编号），或新建历史库（--init）
     History {
@@ -275,7 +278,8 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
             config,
             store,
             out,
-        } => cmd_decide(month, file, by, config, store, out),
+            quiet,
+        } => cmd_decide(month, file, by, config, store, out, quiet),
         Cmd::History {
             household,
             init,
@@ -399,20 +403,31 @@ fn cmd_decide(
     config: Option<PathBuf>,
     store: Option<PathBuf>,
     out: Option<PathBuf>,
+    quiet: bool,
 ) -> Result<u8, MonitorError> {
-    let (store, out) = workspace(config, store, out)?;
+    let (cfg, base) = config::load(config.as_deref())?;
+    let plan = config::plan(
+        &cfg,
+        &base,
+        &Overrides {
+            store,
+            out,
+            ..Default::default()
+        },
+        &month,
+    )?;
     let by = by
         .or_else(|| std::env::var("USERNAME").ok())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "未署名".into());
-    let r = monitor::decide::decide(&store, &out, &month, &file, &by)?;
+    let r = monitor::decide::decide(&plan, &file, &by, quiet)?;
     let parts: Vec<String> = r
         .by_decision
         .iter()
         .map(|(k, v)| format!("{k} {v} 户"))
         .collect();
     println!(
-        "已记录 {} 的研判结论 {} 条（{}），研判人：{by}。下月运行时生效。",
+        "已记录 {} 的研判结论 {} 条（{}），审定人：{by}；该月的台账、研判表和 summary.json 已按结论重新生成。",
         r.month,
         r.recorded,
         parts.join("，")

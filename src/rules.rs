@@ -125,6 +125,72 @@ impl Default for Elimination {
     }
 }
 
+/// The review levels a returned 研判表 can carry, in procedure order.
+pub const LEVELS: [&str; 3] = ["村级评议", "公示", "乡镇审核"];
+
+/// The monthly procedure: which review levels a conclusion needs, how a
+/// 不纳入 is held, and the due days of each step.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// Levels required before `monitor decide` records 纳入监测.
+    #[serde(default)]
+    pub include_requires: Vec<String>,
+    /// Levels required before it records 风险消除.
+    #[serde(default)]
+    pub eliminate_requires: Vec<String>,
+    /// Shortest 公示 (days, both ends counted) where 公示 is required.
+    #[serde(default)]
+    pub min_notice_days: Option<u32>,
+    /// A household decided 不纳入 is warned again when a measured value is
+    /// worse by more than this share (0.10 = 10%).
+    #[serde(default = "default_margin")]
+    pub decline_margin: Decimal,
+    #[serde(default)]
+    pub calendar: Calendar,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub citation: Option<Citation>,
+}
+
+fn default_margin() -> Decimal {
+    Decimal::new(10, 2)
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            include_requires: Vec::new(),
+            eliminate_requires: Vec::new(),
+            min_notice_days: None,
+            decline_margin: default_margin(),
+            calendar: Calendar::default(),
+            notes: String::new(),
+            citation: None,
+        }
+    }
+}
+
+/// Due days of the monthly steps (day of the month; `report_next_month`
+/// is a day of the following month).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    #[serde(default)]
+    pub warn: Option<u32>,
+    #[serde(default)]
+    pub review: Option<u32>,
+    #[serde(default)]
+    pub report: Option<u32>,
+    #[serde(default)]
+    pub confirm: Option<u32>,
+    #[serde(default)]
+    pub report_next_month: Option<u32>,
+    #[serde(default)]
+    pub citation: Option<Citation>,
+}
+
 /// How the 汇总 sheet counts (勐海 海发〔2018〕18号 layout).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +226,8 @@ struct RuleFileDef {
     inputs: InputsDef,
     #[serde(default)]
     statistics: Statistics,
+    #[serde(default)]
+    review: Review,
     #[serde(default)]
     elimination: Elimination,
     #[serde(rename = "rule")]
@@ -586,6 +654,7 @@ pub struct RuleSet {
     pub elimination: Elimination,
     pub inputs: InputsDef,
     pub statistics: Statistics,
+    pub review: Review,
     pub rules: Vec<Rule>,
     pub measures: Vec<Measure>,
 }
@@ -713,6 +782,26 @@ impl RuleSet {
                 crate::validate::INCOME_COLUMNS.join("、")
             )));
         }
+        let r = &def.review;
+        if let Some(x) = r
+            .include_requires
+            .iter()
+            .chain(&r.eliminate_requires)
+            .find(|x| !LEVELS.contains(&x.as_str()))
+        {
+            return Err(err(format!("[review] 中的“{x}”不是 {}", LEVELS.join("、"))));
+        }
+        if r.decline_margin < Decimal::ZERO || r.decline_margin > Decimal::ONE {
+            return Err(err("[review] decline_margin 应在 0 与 1 之间".into()));
+        }
+        let c = &r.calendar;
+        if [c.warn, c.review, c.report, c.confirm, c.report_next_month]
+            .iter()
+            .flatten()
+            .any(|d| !(1..=31).contains(d))
+        {
+            return Err(err("[review.calendar] 的日期应在 1 到 31 之间".into()));
+        }
         if !(1..=36).contains(&def.elimination.stable_months) {
             return Err(err("[elimination] stable_months 应在 1 到 36 之间".into()));
         }
@@ -723,6 +812,7 @@ impl RuleSet {
             elimination: def.elimination,
             inputs: def.inputs,
             statistics: def.statistics,
+            review: def.review,
             rules,
             measures: def.measures,
         })
@@ -750,6 +840,20 @@ impl RuleSet {
         crate::validate::LoadOptions {
             unused_income: self.inputs.unused_income.clone(),
         }
+    }
+
+    /// For a 不纳入 compared month to month: is a lower measured value of
+    /// this rule worse (income rules), or a higher one (spending rules)?
+    pub fn lower_is_worse(&self, rule_id: &str) -> bool {
+        self.rules
+            .iter()
+            .find(|r| r.id == rule_id)
+            .is_some_and(|r| {
+                matches!(
+                    r.kind.as_str(),
+                    "income_below_line" | "net_after_spending_below_line"
+                )
+            })
     }
 
     /// Whether any rule needs income figures.

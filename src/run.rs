@@ -10,7 +10,7 @@
 use crate::assess::{assess_all, class_label, Assessment};
 use crate::config::Plan;
 use crate::error::{MonitorError, Result};
-use crate::history::{self, derive, MonthStatus, Status, Store, TrendPoint};
+use crate::history::{self, derive, DeriveInput, Evidence, MonthStatus, Status, Store, TrendPoint};
 use crate::model::{DataIssue, Household, HouseholdType, MonthData};
 use crate::report::{annex, ledger, ReportCtx, RiskRow};
 use crate::rules::RuleSet;
@@ -90,8 +90,15 @@ pub struct HouseholdOut {
     pub status: String,
     /// 风险属性 (返贫风险 / 致贫风险)
     pub risk: String,
-    /// 监测状态 (新识别 / 持续监测 / 建议消除 / 返贫/再次识别 / 已消除)
+    /// 监测状态 (预警待研判 / 新纳入 / 持续监测 / 建议消除 / 返贫/再次预警 / 已消除 / 已研判不纳入)
     pub monitoring_status: String,
+    /// First month of a warning still waiting for a decision, and how many
+    /// months it has waited.
+    pub first_warned_month: Option<String>,
+    pub months_pending: u32,
+    /// A standing 不纳入 this household refers to, and the note on it.
+    pub declined_month: Option<String>,
+    pub note: Option<String>,
     pub identified_month: Option<String>,
     pub eliminated_month: Option<String>,
     pub elimination_method: Option<String>,
@@ -110,10 +117,17 @@ pub struct Counts {
     /// Households that triggered a rule this month.
     pub risk_households: usize,
     pub risk_people: u32,
-    /// Households under monitoring (新识别 + 持续监测 + 建议消除 + 返贫/再次识别).
+    /// 监测户: confirmed by 纳入监测 (新纳入 + 持续监测 + 建议消除).
     pub monitored: usize,
+    /// 预警户 waiting for 研判/审定 (预警待研判 + 返贫/再次预警); not 监测户.
+    pub warned: usize,
+    /// Held back by a standing 不纳入 (listed on “已研判不纳入”).
+    pub declined: usize,
     pub by_monitoring_status: std::collections::BTreeMap<String, usize>,
+    /// 监测户 by 监测类型.
     pub by_status: std::collections::BTreeMap<String, usize>,
+    /// 预警户 (waiting for review) by the 监测类型 they would be reported as.
+    pub warned_by_class: std::collections::BTreeMap<String, usize>,
     pub by_cause: std::collections::BTreeMap<String, usize>,
     /// Eliminations on record (cumulative).
     pub eliminated_total: usize,
@@ -209,7 +223,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let mut store = open_store(&plan.store, &plan.out)?;
     let tx = store.begin()?;
     let recovered = recover(&plan.out, &tx)?;
-    let store_id = tx.store_id()?;
     let later = tx.later_months(&month_key)?;
     if !later.is_empty() && !opts.force {
         return Err(MonitorError::Refused(format!(
@@ -217,9 +230,26 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             later.join("、")
         )));
     }
+    month_in(plan, &rs, tx, recovered, later, opts.quiet)
+}
 
+/// The month's work inside the run's transaction (taken by `run`, or by
+/// `decide` after it recorded conclusions): read, assess, derive statuses,
+/// record, write, and publish with the commit.
+pub(crate) fn month_in(
+    plan: &Plan,
+    rs: &RuleSet,
+    tx: history::Tx,
+    recovered: Vec<String>,
+    later: Vec<String>,
+    quiet: bool,
+) -> Result<Outcome> {
+    let month = plan.month;
+    let month_key = month.format("%Y-%m").to_string();
+    let progress = Progress::new(quiet);
+    let store_id = tx.store_id()?;
     let counted = tx.counted_before(&month_key)?;
-    let (mut data, assessments) = read_and_assess(plan, &rs, month, &counted, &progress)?;
+    let (mut data, assessments) = read_and_assess(plan, rs, month, &counted, &progress)?;
     let once: Vec<String> = rs
         .count_once_windows(month)
         .iter()
@@ -237,21 +267,33 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     progress.stage("比对监测历史");
     let prev = tx.previous(&month_key)?;
     let decisions = tx.decisions_for(&prev)?;
+    let own = tx.own_decisions(&month_key)?;
+    let declines = tx.declines(&month_key)?;
+    let expense_keys = expense_keys_by_household(&data.expenses);
     let statuses: Vec<MonthStatus> = data
         .households
         .iter()
         .zip(&assessments)
         .map(|(h, a)| {
-            derive(
-                prev.get(&h.id),
-                decisions.get(&h.id),
-                &month_key,
+            let decline = declines.get(&h.id);
+            let worse = decline.and_then(|d| {
+                let now = evidence_now(a, expense_keys.get(h.id.as_str()));
+                d.evidence
+                    .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
+            });
+            derive(&DeriveInput {
+                prev: prev.get(&h.id),
+                prev_decision: decisions.get(&h.id),
+                own_decision: own.get(&h.id),
+                decline,
+                worse,
+                month: &month_key,
                 // 未脱贫户 are warned and listed on their own, never monitored.
-                a.at_risk() && h.hh_type != HouseholdType::Poor,
-                h.hh_type.already_monitored(),
-                h.labor == Some(0),
-                rs.elimination.stable_months,
-            )
+                at_risk: a.at_risk() && h.hh_type != HouseholdType::Poor,
+                preset_monitored: h.hh_type.already_monitored(),
+                no_labour: h.labor == Some(0),
+                stable_months: rs.elimination.stable_months,
+            })
         })
         .collect();
     // Monitored or eliminated households missing from this month's roster
@@ -292,15 +334,18 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             continue;
         };
         h.source = crate::error::Location::file(&roster_file);
-        let mut st = derive(
-            Some(p),
-            decisions.get(id.as_str()),
-            &month_key,
-            false,
-            false,
-            true, // no suggestion for a household not seen this month
-            rs.elimination.stable_months,
-        );
+        let mut st = derive(&DeriveInput {
+            prev: Some(p),
+            prev_decision: decisions.get(id.as_str()),
+            own_decision: own.get(id.as_str()),
+            decline: None,
+            worse: None,
+            month: &month_key,
+            at_risk: false,
+            preset_monitored: false,
+            no_labour: true, // no suggestion for a household not seen this month
+            stable_months: rs.elimination.stable_months,
+        });
         st.quiet_months = p.quiet_months;
         if st.status == Status::NotMonitored {
             continue; // decided 不纳入: nothing to carry
@@ -314,13 +359,14 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         None => Vec::new(),
     };
     let eliminated = tx.eliminations(&month_key)?;
+    let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
     let point = TrendPoint {
         month: month_key.clone(),
-        monitored: statuses.iter().filter(|s| s.status.under_review()).count() as i64,
-        new: statuses
-            .iter()
-            .filter(|s| matches!(s.status, Status::New | Status::Returned))
+        monitored: all_st().filter(|s| s.status.monitored()).count() as i64,
+        new: all_st()
+            .filter(|s| s.status == Status::NewlyIncluded)
             .count() as i64,
+        warned: all_st().filter(|s| s.status.pending()).count() as i64,
         eliminated: statuses
             .iter()
             .zip(data.households.iter())
@@ -351,7 +397,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
             st,
             at_risk: a.at_risk(),
             on_roster,
-            class: class_label(&rs, h.hh_type).0,
+            class: class_label(rs, h.hh_type).0,
             causes: a.causes(),
             per_capita: a.per_capita.map(|d| format!("{d:.2}")),
             triggers_json: serde_json::to_string(&a.triggers).unwrap_or_else(|_| "[]".into()),
@@ -368,9 +414,14 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
     )?;
     tx.record_counted(&month_key, &once)?;
+    let per_household: Vec<(String, String)> = expense_keys
+        .iter()
+        .flat_map(|(hh, keys)| keys.iter().map(move |k| (hh.to_string(), k.clone())))
+        .collect();
+    tx.record_expenses(&month_key, &per_household)?;
 
     progress.stage("生成报表");
-    let ctx = ReportCtx::new(&rs, month, &data.members, &data.expenses);
+    let ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
     let out = &plan.out;
     let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
         path: p.to_path_buf(),
@@ -380,12 +431,14 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         .prefix(&crate::publish::tmp_prefix(&month_key, &store_id))
         .tempdir_in(out)
         .map_err(|e| oerr(out, e))?;
-    let mut rows: Vec<RiskRow> = present
+    let (listed, declined_rows): (Vec<RiskRow>, Vec<RiskRow>) = present
         .map(|x| (x, false))
         .chain(carried.map(|x| (x, true)))
-        .filter(|((_, st), _)| st.status.under_review() || st.status == Status::Eliminated)
+        .filter(|((_, st), _)| {
+            st.status.under_review() || matches!(st.status, Status::Eliminated | Status::Declined)
+        })
         .map(|(((h, a), st), absent)| {
-            let (class, risk) = class_label(&rs, h.hh_type);
+            let (class, risk) = class_label(rs, h.hh_type);
             RiskRow {
                 h,
                 a,
@@ -395,7 +448,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
                 absent,
             }
         })
-        .collect();
+        .partition(|r| r.st.status != Status::Declined);
+    let mut rows = listed;
     // Monitored first (by 乡镇, 村, 户编号), eliminated ones after them.
     rows.sort_by(|a, b| {
         (
@@ -418,7 +472,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         .zip(&statuses)
         .filter(|((h, a), _)| h.hh_type == HouseholdType::Poor && a.at_risk())
         .map(|((h, a), st)| {
-            let (class, risk) = class_label(&rs, h.hh_type);
+            let (class, risk) = class_label(rs, h.hh_type);
             RiskRow {
                 h,
                 a,
@@ -462,6 +516,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         &ledger::LedgerData {
             rows: &rows,
             poor: &poor,
+            declined: &declined_rows,
             eliminated: &eliminated,
             changes: &changes,
             trend: &trend,
@@ -473,7 +528,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     .map_err(|e| shown_in_place(e, tmp.path(), &out.join(&month_key)))?;
     let summary = build_summary(
         &month_key,
-        &rs,
+        rs,
         &data,
         &rows,
         &issues,
@@ -485,6 +540,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     let mut summary = summary;
     summary.warnings.extend(jump.clone());
     summary.counts.poor_warned = poor.len();
+    summary.counts.declined = declined_rows.len();
     summary.poor_households = poor.iter().map(household_out).collect();
     let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
         path: out.join(&month_key).join(SUMMARY_FILE),
@@ -513,6 +569,34 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
         stale_later_months: later,
         warnings,
     })
+}
+
+/// Keys of each household's expense records in this month's inputs.
+fn expense_keys_by_household(
+    expenses: &[crate::model::Expense],
+) -> std::collections::HashMap<&str, Vec<String>> {
+    let mut m: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for e in expenses {
+        m.entry(e.hh_id.as_str()).or_default().push(e.key());
+    }
+    for v in m.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    m
+}
+
+/// What a household shows this month, to compare with a standing 不纳入.
+fn evidence_now(a: &Assessment, expenses: Option<&Vec<String>>) -> Evidence {
+    Evidence {
+        rules: a
+            .triggers
+            .iter()
+            .map(|t| (t.rule_id.clone(), t.measured.map(|m| format!("{m:.2}"))))
+            .collect(),
+        per_capita: a.per_capita.map(|d| format!("{d:.2}")),
+        expenses: expenses.cloned().unwrap_or_default(),
+    }
 }
 
 /// An output error names the file where the clerk will look for it, not
@@ -679,7 +763,7 @@ fn write_outputs(
     let f2 = annex::application_file(rs, false);
     let (new_returning, new_others): (Vec<RiskRow>, Vec<RiskRow>) = rows
         .iter()
-        .filter(|r| matches!(r.st.status, Status::New | Status::Returned))
+        .filter(|r| r.st.status.pending() && r.st.pending_months <= 1)
         .partition(|r| r.class == rs.labels.returning);
     // The workbooks are independent: write them on all cores, biggest first.
     let jobs: Vec<Job> = vec![
@@ -757,7 +841,8 @@ fn build_summary(
         households_read: data.households.len(),
         risk_households: at_risk.len(),
         risk_people: at_risk.iter().map(|r| r.h.size).sum(),
-        monitored: rows.iter().filter(|r| r.st.status.under_review()).count(),
+        monitored: rows.iter().filter(|r| r.st.status.monitored()).count(),
+        warned: rows.iter().filter(|r| r.st.status.pending()).count(),
         eliminated_total: eliminated.len(),
         natural_changes: changes.len(),
         data_issues: issues.len(),
@@ -770,8 +855,14 @@ fn build_summary(
             .by_monitoring_status
             .entry(r.status().to_string())
             .or_default() += 1;
-        if r.st.status.under_review() {
+        if r.st.status.monitored() {
             *counts.by_status.entry(r.class.to_string()).or_default() += 1;
+        }
+        if r.st.status.pending() {
+            *counts
+                .warned_by_class
+                .entry(r.class.to_string())
+                .or_default() += 1;
         }
         for c in r.a.causes() {
             *counts.by_cause.entry(c).or_default() += 1;
@@ -810,6 +901,10 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
         eliminated_month: r.st.eliminated.clone(),
         elimination_method: r.st.method.clone(),
         months_without_warning: r.st.quiet_months,
+        first_warned_month: r.st.first_warned.clone(),
+        months_pending: r.st.pending_months,
+        declined_month: r.st.declined.clone(),
+        note: r.st.note.clone(),
         on_roster: !r.absent,
         size: r.h.size,
         causes: r.a.causes(),

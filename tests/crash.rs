@@ -277,7 +277,7 @@ fn a_damaged_status_in_the_store_stops_the_next_run() {
     let (ws, _, _) = setup();
     let path = ws.path("history.sqlite");
     let mut bytes = std::fs::read(&path).unwrap();
-    let needle = "新识别".as_bytes();
+    let needle = "预警待研判".as_bytes();
     let at = bytes
         .windows(needle.len())
         .position(|w| w == needle)

@@ -34,8 +34,14 @@ fn five_months_with_decisions_elimination_and_return() {
     let js = ws.month("2020-03");
     assert_eq!(
         statuses(&js),
-        map(&[("A", "新识别"), ("B", "新识别"), ("C", "新识别")])
+        map(&[
+            ("A", "预警待研判"),
+            ("B", "预警待研判"),
+            ("C", "预警待研判")
+        ])
     );
+    assert_eq!(js["counts"]["monitored"], 0, "a warning is not a 监测户");
+    assert_eq!(js["counts"]["warned"], 3);
     // The 研判表 lists them with a 研判结论 column; the clerk fills it in.
     let out3 = ws.path("out/2020-03");
     let f5 = ws.fill_review(&out3.join(R5), "d5.xlsx", &[("A", "纳入监测", "")]);
@@ -56,15 +62,22 @@ fn five_months_with_decisions_elimination_and_return() {
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stdout(&o).contains("王研判"));
     }
+    // The month is re-rendered as confirmed: 新纳入 for A and C; B held back.
+    let js = summary(&out3);
+    assert_eq!(statuses(&js), map(&[("A", "新纳入"), ("C", "新纳入")]));
+    assert_eq!(js["counts"]["monitored"], 2);
+    assert_eq!(js["counts"]["declined"], 1);
+    assert_eq!(js["households"][0]["identified_month"], "2020-03");
 
-    // April: A and C recover; B is still low (flagged again after 不纳入);
-    // E is a new household and F has gone.
+    // April: A and C recover; B is still low with the same figures, so the
+    // 不纳入 holds; E is a new household and F has gone.
     ws.roster("2020-04", &[a(ok), b(low), c(ok), d.clone(), e.clone()]);
     let js = ws.month("2020-04");
-    assert_eq!(
-        statuses(&js),
-        map(&[("A", "持续监测"), ("B", "新识别"), ("C", "持续监测")])
-    );
+    assert_eq!(statuses(&js), map(&[("A", "持续监测"), ("C", "持续监测")]));
+    let held = sheet(&ws.path("out/2020-04/风险户台账.xlsx"), "已研判不纳入");
+    assert!(held
+        .iter()
+        .any(|r| r.len() > 5 && text(&r[1]) == "B" && text(&r[5]) == "2020-03"));
     let changes = sheet(&ws.path("out/2020-04/风险户台账.xlsx"), "自然增减");
     let kinds: Vec<(String, String)> = changes
         .iter()
@@ -78,10 +91,7 @@ fn five_months_with_decisions_elimination_and_return() {
     // (整户无劳动能力); a suggestion is not a decision.
     ws.roster("2020-05", &[a(ok), b(ok), c(ok), d.clone(), e.clone()]);
     let js = ws.month("2020-05");
-    assert_eq!(
-        statuses(&js),
-        map(&[("A", "建议消除"), ("B", "持续监测"), ("C", "持续监测")])
-    );
+    assert_eq!(statuses(&js), map(&[("A", "建议消除"), ("C", "持续监测")]));
     let out5 = ws.path("out/2020-05");
     let f5 = ws.fill_review(
         &out5.join(R5),
@@ -148,10 +158,10 @@ fn five_months_with_decisions_elimination_and_return() {
         "the trend chart is in the workbook"
     );
 
-    // July: A falls below the line again → 返贫/再次识别.
+    // July: A falls below the line again → 返贫/再次预警, waiting for review.
     ws.roster("2020-07", &[a(low), b(ok), c(ok), d.clone(), e.clone()]);
     let js = ws.month("2020-07");
-    assert_eq!(statuses(&js)["A"], "返贫/再次识别");
+    assert_eq!(statuses(&js)["A"], "返贫/再次预警");
     // The earlier elimination is still on record.
     let elim = sheet(&ws.path("out/2020-07/风险户台账.xlsx"), "风险消除");
     assert!(elim
@@ -166,10 +176,10 @@ fn five_months_with_decisions_elimination_and_return() {
         assert!(h.contains(m), "{h}");
     }
     for word in [
-        "新识别",
+        "新纳入",
         "建议消除",
         "已消除",
-        "返贫/再次识别",
+        "返贫/再次预警",
         "纳入监测",
         "风险消除（帮扶消除）",
         "李审定",
@@ -322,6 +332,13 @@ fn a_quick_assisted_elimination_is_recorded_with_a_reminder() {
     ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
     ws.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 30000.0)]);
     ws.month("2020-03");
+    let f = ws.fill_review(
+        &ws.path("out/2020-03").join(R5),
+        "i.xlsx",
+        &[("A", "纳入监测", "")],
+    );
+    let o = ws.run(&["decide", "--month", "2020-03", f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
     ws.month("2020-04");
     let f = ws.fill_review(
         &ws.path("out/2020-04").join(R5),

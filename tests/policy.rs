@@ -185,7 +185,10 @@ fn transfers_totals_and_households_that_leave_the_roster() {
         .find(|h| h["household_id"] == "A")
         .expect("A stays in the list");
     assert_eq!(a["on_roster"], false);
-    assert_eq!(a["monitoring_status"], "持续监测");
+    assert_eq!(
+        a["monitoring_status"], "预警待研判",
+        "still waiting, as last month"
+    );
     let ledger = ws.path("out/2020-04/风险户台账.xlsx");
     let rows = flat(&ledger, "风险户台账");
     assert!(rows.iter().any(|c| c.contains("户减少")), "{rows:?}");

@@ -23,5 +23,10 @@ fuzz_target!(|data: &[u8]| {
     .map(|(id, s, m)| (id.to_string(), (s, m.map(String::from))))
     .collect();
     let signed = Signed { by: "fuzz", at: "2020-03-25 10:00:00" };
-    let _ = read_form("研判表.xlsx", &grids, "2020-03", &statuses, &signed);
+    let review = monitor::rules::Review {
+        include_requires: vec!["村级评议".into(), "公示".into(), "乡镇审核".into()],
+        min_notice_days: Some(5),
+        ..Default::default()
+    };
+    let _ = read_form("研判表.xlsx", &grids, "2020-03", &statuses, &review, &signed);
 });

@@ -823,6 +823,13 @@ pub const REVIEW_HEADERS: &[&str] = &[
     "已落实措施",
     "研判结论",
     "消除方式",
+    "村级评议结果",
+    "村级评议日期",
+    "公示开始日期",
+    "公示结束日期",
+    "乡镇审核意见",
+    "乡镇审核人",
+    "乡镇审核日期",
     "备注",
 ];
 
@@ -854,8 +861,8 @@ pub fn write_review(
     let line = ctx.rs.income_line(ctx.month);
     let last = REVIEW_HEADERS.len() as u16 - 1;
     let widths = [
-        5.0, 13.0, 9.0, 9.0, 6.0, 8.0, 19.0, 5.0, 8.0, 8.0, 9.0, 13.0, 10.0, 9.0, 5.0, 10.0, 5.0,
-        5.0, 5.0, 5.0, 10.0, 10.0, 9.0, 8.0,
+        5.0, 16.0, 9.0, 9.0, 6.0, 8.0, 19.0, 5.0, 8.0, 8.0, 11.0, 13.0, 10.0, 9.0, 5.0, 10.0, 5.0,
+        5.0, 5.0, 5.0, 10.0, 10.0, 9.0, 8.0, 9.0, 9.0, 9.0, 9.0, 8.0, 9.0, 8.0,
     ];
     let mut used = Vec::new();
     let mut groups = by_township(rows.iter().copied(), 60_000);
@@ -927,6 +934,12 @@ pub fn write_review(
                 h.hh_type.label().to_string()
             };
             let causes = r.a.causes().join("、");
+            let status = match (&r.st.first_warned, r.st.pending_months) {
+                (Some(f), n) if r.st.status.pending() && n > 1 => {
+                    format!("{}（{f}起第{n}个月）", r.status())
+                }
+                _ => r.status().to_string(),
+            };
             let texts: [(u16, &str); 10] = [
                 (1, &h.id),
                 (2, &h.township),
@@ -936,7 +949,7 @@ pub fn write_review(
                 (6, &h.id_no),
                 (8, &attr),
                 (9, r.since()),
-                (10, r.status()),
+                (10, &status),
                 (11, &causes),
             ];
             ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)

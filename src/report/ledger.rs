@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 pub const FILE: &str = "风险户台账.xlsx";
 pub const SHEET_LEDGER: &str = "风险户台账";
-pub const SHEET_NEW: &str = "新识别";
+pub const SHEET_NEW: &str = "预警待研判";
+pub const SHEET_DECLINED: &str = "已研判不纳入";
 pub const SHEET_POOR: &str = "未脱贫户预警";
 pub const SHEET_ELIMINATED: &str = "风险消除";
 pub const SHEET_CHANGES: &str = "自然增减";
@@ -50,6 +51,8 @@ pub struct LedgerData<'a> {
     pub rows: &'a [RiskRow<'a>],
     /// 未脱贫户 that triggered a rule: listed on their own, not monitored.
     pub poor: &'a [RiskRow<'a>],
+    /// Held back by a standing 不纳入 (decision, who, when, why).
+    pub declined: &'a [RiskRow<'a>],
     pub eliminated: &'a [EliminatedRow],
     pub changes: &'a [Change],
     pub trend: &'a [TrendPoint],
@@ -205,7 +208,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
         path,
         ListSheet {
             name: SHEET_NEW,
-            title: format!("{place} 新识别监测户"),
+            title: format!("{place} 预警户（待研判、审定；不计入监测户）"),
             heads: &[
                 "序号",
                 "户编号",
@@ -214,31 +217,75 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "村",
                 "监测类型",
                 "监测状态",
+                "首次预警月份",
+                "待研判月数",
                 "风险类型",
                 "人均纯收入(元)",
                 "预警依据",
             ],
-            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 12.0, 14.0, 11.0, 50.0],
-            empty: "本月没有新识别的监测户",
+            widths: &[
+                5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 12.0, 10.0, 8.0, 14.0, 11.0, 50.0,
+            ],
+            empty: "本月没有待研判的预警户",
             landscape: true,
             filter: None,
         },
-        d.rows
-            .iter()
-            .filter(|r| matches!(r.st.status, Status::New | Status::Returned))
-            .map(|r| {
-                vec![
-                    Out::Text(&r.h.id),
-                    Out::Text(&r.h.head_name),
-                    Out::Text(&r.h.township),
-                    Out::Text(&r.h.village),
-                    Out::Text(r.class),
-                    Out::Text(r.status()),
-                    Out::Wrap(r.a.causes().join("、")),
-                    Out::Money(r.a.per_capita),
-                    Out::Wrap(r.a.basis_text()),
-                ]
-            }),
+        d.rows.iter().filter(|r| r.st.status.pending()).map(|r| {
+            let mut basis = r.a.basis_text();
+            if let Some(n) = &r.st.note {
+                basis = format!("{n}；{basis}");
+            }
+            vec![
+                Out::Text(&r.h.id),
+                Out::Text(&r.h.head_name),
+                Out::Text(&r.h.township),
+                Out::Text(&r.h.village),
+                Out::Text(r.class),
+                Out::Text(r.status()),
+                Out::Text(r.st.first_warned.as_deref().unwrap_or("")),
+                Out::Int(f64::from(r.st.pending_months)),
+                Out::Wrap(r.a.causes().join("、")),
+                Out::Money(r.a.per_capita),
+                Out::Wrap(basis),
+            ]
+        }),
+    )?;
+
+    list_sheet(
+        &mut wb,
+        &st,
+        path,
+        ListSheet {
+            name: SHEET_DECLINED,
+            title: format!("{place} 已研判不纳入户（情况未变差，不再预警；有新情况时重新预警）"),
+            heads: &[
+                "序号",
+                "户编号",
+                "户主姓名",
+                "乡镇",
+                "村",
+                "不纳入月份",
+                "说明",
+                "本月风险类型",
+                "人均纯收入(元)",
+            ],
+            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 40.0, 14.0, 11.0],
+            empty: "没有已研判不纳入的户",
+            landscape: true,
+            filter: None,
+        },
+        d.declined.iter().map(|r| {
+            vec![
+                Out::Text(&r.h.id),
+                Out::Text(&r.h.head_name),
+                Out::Text(&r.h.township),
+                Out::Text(&r.h.village),
+                Out::Text(r.st.declined.as_deref().unwrap_or("")),
+                Out::Wrap(r.st.note.clone().unwrap_or_default()),
+                Out::Wrap(r.a.causes().join("、")),
+                Out::Money(r.a.per_capita),
+            ]
+        }),
     )?;
 
     list_sheet(
@@ -594,10 +641,11 @@ fn write_summary(
     causes.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
     let classes = [ctx.rs.labels.returning.as_str(), ctx.rs.labels.new.as_str()];
     let statuses = [
-        crate::history::Status::New,
+        crate::history::Status::Pending,
+        crate::history::Status::ReturnedPending,
+        crate::history::Status::NewlyIncluded,
         crate::history::Status::Continuing,
         crate::history::Status::SuggestElimination,
-        crate::history::Status::Returned,
     ];
 
     let mut heads: Vec<String> = vec!["乡镇".into(), "监测户(户)".into(), "监测人口(人)".into()];

@@ -344,7 +344,38 @@ impl Ws {
 
     /// Fill a produced 研判表 the way a clerk would: same sheets and cells,
     /// with 研判结论 (and 消除方式) typed in for some households.
+    /// … with the review levels filled in as well (村级评议, 乡镇审核) for
+    /// every answered row, as a township returns the form.
     pub fn fill_review(&self, src: &Path, dst: &str, answers: &[(&str, &str, &str)]) -> PathBuf {
+        let levels: Vec<(String, &str, &str)> = answers
+            .iter()
+            .flat_map(|(id, _, _)| {
+                [
+                    ("村级评议结果", "同意"),
+                    ("村级评议日期", "2020-03-18"),
+                    ("乡镇审核意见", "同意"),
+                    ("乡镇审核人", "王审核"),
+                    ("乡镇审核日期", "2020-03-19"),
+                ]
+                .map(|(h, v)| (id.to_string(), h, v))
+            })
+            .collect();
+        let cells: Vec<(&str, &str, &str)> = levels
+            .iter()
+            .map(|(id, h, v)| (id.as_str(), *h, *v))
+            .collect();
+        self.fill_review_cells(src, dst, answers, &cells)
+    }
+
+    /// Fill a produced 研判表: conclusions, and any other cell by
+    /// (户编号, column header, value).
+    pub fn fill_review_cells(
+        &self,
+        src: &Path,
+        dst: &str,
+        answers: &[(&str, &str, &str)],
+        cells: &[(&str, &str, &str)],
+    ) -> PathBuf {
         let p = self.path(dst);
         let mut wb = Workbook::new();
         for name in sheet_names(src) {
@@ -375,6 +406,11 @@ impl Ws {
                 }
                 if let (Some(ci), Some(cd)) = (c_id, c_dec) {
                     let id = row.get(ci).map(text).unwrap_or_default();
+                    for (_, h, v) in cells.iter().filter(|(x, _, _)| *x == id) {
+                        if let Some(c) = rows[head].iter().position(|c| text(c) == *h) {
+                            ws.write_string(r as u32, c as u16, *v).unwrap();
+                        }
+                    }
                     if let Some((_, d, m)) = answers.iter().find(|(x, _, _)| *x == id) {
                         ws.write_string(r as u32, cd as u16, *d).unwrap();
                         if let (Some(cm), false) = (c_met, m.is_empty()) {

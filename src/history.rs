@@ -794,6 +794,35 @@ impl Reader<'_> {
         q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
     }
 
+    /// Every household listed for `month` (status, 乡镇, months pending)
+    /// and whether a conclusion is recorded for it on that month's form.
+    pub fn month_overview(&self, month: &str) -> Result<Vec<(String, Status, u32, String, bool)>> {
+        let mut st = q!(
+            self,
+            self.conn.prepare(
+                "SELECT a.hh_id, a.status, a.pending_months, COALESCE(r.township, h.township, ''),
+                        EXISTS(SELECT 1 FROM decisions d WHERE d.month = a.month AND d.hh_id = a.hh_id)
+                 FROM assessments a
+                 LEFT JOIN roster r ON r.month = a.month AND r.hh_id = a.hh_id
+                 LEFT JOIN households h ON h.hh_id = a.hh_id
+                 WHERE a.month = ?1 ORDER BY a.hh_id"
+            )
+        )?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| {
+                Ok((
+                    r.get(0)?,
+                    status_col(r, 1)?,
+                    r.get::<_, Option<u32>>(2)?.unwrap_or(0),
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
     pub fn run_id(&self, month: &str) -> Result<Option<String>> {
         q!(
             self,

@@ -9,6 +9,7 @@
 //! [`cases`] runs the test households beside each rule file.
 
 pub mod assess;
+pub mod calendar;
 pub mod cases;
 pub mod config;
 pub mod decide;

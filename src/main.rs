@@ -126,6 +126,24 @@ enum Cmd {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// 查看某月各乡镇等待研判、审定的户数和逾期情况（只读）
+    Status {
+        /// 月份，格式 2020-03
+        #[arg(long)]
+        month: String,
+        /// 按哪一天判断逾期，格式 2020-03-31（默认今天）
+        #[arg(long)]
+        today: Option<String>,
+        /// 有逾期时退出码为 13（供计划任务提醒）
+        #[arg(long)]
+        fail_overdue: bool,
+        /// 工作区配置文件（默认当前目录的 monitor.toml）
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// 监测历史库文件
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// 规则文件相关操作
     Rules {
         #[command(subcommand)]
@@ -286,10 +304,86 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
             config,
             store,
         } => cmd_history(household, init, config, store),
+        Cmd::Status {
+            month,
+            today,
+            fail_overdue,
+            config,
+            store,
+        } => cmd_status(&month, today, fail_overdue, config, store),
         Cmd::Rules {
             cmd: RulesCmd::Test { paths },
         } => cmd_rules_test(paths),
     }
+}
+
+/// Exit code when `status --fail-overdue` finds overdue items.
+const EXIT_OVERDUE: u8 = 13;
+
+fn cmd_status(
+    month: &str,
+    today: Option<String>,
+    fail_overdue: bool,
+    config: Option<PathBuf>,
+    store: Option<PathBuf>,
+) -> Result<u8, MonitorError> {
+    let m = monitor::normalize::parse_month_arg(month).map_err(MonitorError::Config)?;
+    let today = match today {
+        Some(t) => monitor::normalize::parse_date_str(&t)
+            .map_err(|e| MonitorError::Config(format!("--today：{e}")))?,
+        None => chrono::Local::now().date_naive(),
+    };
+    let (cfg, base) = config::load(config.as_deref())?;
+    let store = config::store_path(
+        &cfg,
+        &base,
+        &Overrides {
+            store,
+            ..Default::default()
+        },
+    );
+    let rules = cfg
+        .run
+        .rules
+        .as_ref()
+        .map(|r| base.join(r))
+        .ok_or_else(|| {
+            MonitorError::Config("monitor.toml 中没有写规则文件（[run] rules）".into())
+        })?;
+    let r = monitor::calendar::status_report(&store, &rules, m, today)?;
+    println!("{} 监测进度（按 {} 计）", r.month, r.today);
+    if r.due.is_empty() {
+        println!("规则文件未规定各环节的日期。");
+    } else {
+        let due: Vec<String> = r
+            .due
+            .iter()
+            .map(|d| format!("{} {}", d.step, d.date))
+            .collect();
+        println!("日程：{}", due.join("；"));
+    }
+    if r.waiting.is_empty() {
+        println!("没有等待研判或审定的户。");
+    }
+    for (town, w) in &r.waiting {
+        println!(
+            "  {town}：预警待研判 {} 户（其中上月以前转来 {} 户），建议消除待审定 {} 户，本月已审定 {} 户，逾期 {} 户",
+            w.awaiting_review, w.carried_from_earlier, w.suggested_elimination, w.decided, w.overdue
+        );
+    }
+    let overdue = r.overdue();
+    if overdue > 0 {
+        println!(
+            "逾期共 {overdue} 户（审定截止 {}，或预警已跨月未研判）。",
+            r.decision_due
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "未规定".into())
+        );
+        if fail_overdue {
+            return Ok(EXIT_OVERDUE);
+        }
+    }
+    Ok(0)
 }
 
 fn cmd_run(

@@ -148,6 +148,8 @@ pub struct Summary {
     pub outputs: Vec<String>,
     /// Things to check before reporting this month's lists upward.
     pub warnings: Vec<String>,
+    /// The locality's due dates and, per 乡镇, what waits at each step.
+    pub calendar: crate::calendar::CalendarOut,
     pub households: Vec<HouseholdOut>,
     /// 未脱贫户 that triggered a rule (not monitored, listed on their own).
     pub poor_households: Vec<HouseholdOut>,
@@ -541,6 +543,19 @@ pub(crate) fn month_in(
     summary.warnings.extend(jump.clone());
     summary.counts.poor_warned = poor.len();
     summary.counts.declined = declined_rows.len();
+    let entries: Vec<crate::calendar::Entry> = rows
+        .iter()
+        .map(|r| crate::calendar::Entry {
+            township: &r.h.township,
+            status: r.st.status,
+            pending_months: r.st.pending_months,
+            decided: own.contains_key(&r.h.id),
+        })
+        .collect();
+    summary.calendar = crate::calendar::CalendarOut {
+        due: crate::calendar::due_dates(&rs.review.calendar, month),
+        waiting: crate::calendar::waiting(&entries, None, None),
+    };
     summary.poor_households = poor.iter().map(household_out).collect();
     let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
         path: out.join(&month_key).join(SUMMARY_FILE),
@@ -880,6 +895,7 @@ fn build_summary(
         trend,
         outputs,
         warnings: Vec::new(),
+        calendar: Default::default(),
         households: rows.iter().map(household_out).collect(),
         poor_households: Vec::new(),
     }

@@ -292,3 +292,51 @@ fn a_version_1_store_is_upgraded_and_its_months_keep_their_statuses() {
         .unwrap();
     assert_eq!(v, "2");
 }
+
+#[test]
+fn the_calendar_shows_what_waits_and_what_is_overdue() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster(
+        "2020-03",
+        &[
+            hh("A", "脱贫户", 2, 2, 6000.0),
+            hh("B", "脱贫户", 2, 2, 6000.0),
+        ],
+    );
+    let js = ws.month("2020-03");
+    // 弥勒 一、（三）: last month's lists go up by the 3rd of the next month.
+    assert_eq!(js["calendar"]["due"][0]["date"], "2020-04-03");
+    assert_eq!(js["calendar"]["waiting"]["东乡"]["awaiting_review"], 2);
+    let on = |day: &str, extra: &[&str]| {
+        let mut args = vec!["status", "--month", "2020-03", "--today", day];
+        args.extend_from_slice(extra);
+        ws.run(&args)
+    };
+    let o = on("2020-04-02", &["--fail-overdue"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("东乡：预警待研判 2 户"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("逾期 0 户"), "{}", stdout(&o));
+    let o = on("2020-04-05", &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("逾期共 2 户"), "{}", stdout(&o));
+    let o = on("2020-04-05", &["--fail-overdue"]);
+    assert_eq!(o.status.code(), Some(13));
+    // One decided: it no longer waits.
+    let f = ws.fill_review(
+        &ws.path("out/2020-03").join(R5),
+        "d.xlsx",
+        &[("A", "纳入监测", "")],
+    );
+    assert!(decide(&ws, "2020-03", &f).status.success());
+    let o = on("2020-04-05", &[]);
+    assert!(
+        stdout(&o).contains("预警待研判 1 户") && stdout(&o).contains("本月已审定 1 户"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -409,6 +409,8 @@ pub struct TrendPoint {
     pub warned: i64,
 }
 
+/// (户编号, status, months pending, 乡镇, decided this month) of one household.
+pub type OverviewLine = (String, Status, u32, String, bool);
 /// (month, status, causes as JSON, 人均纯收入) of one household.
 pub type MonthLine = (String, String, String, Option<String>);
 /// The previous stored month with its households and people.
@@ -796,7 +798,7 @@ impl Reader<'_> {
 
     /// Every household listed for `month` (status, 乡镇, months pending)
     /// and whether a conclusion is recorded for it on that month's form.
-    pub fn month_overview(&self, month: &str) -> Result<Vec<(String, Status, u32, String, bool)>> {
+    pub fn month_overview(&self, month: &str) -> Result<Vec<OverviewLine>> {
         let mut st = q!(
             self,
             self.conn.prepare(

@@ -783,14 +783,20 @@ fn write_summary(
         0,
         row,
         5,
-        "逐月趋势（监测户 / 新识别 / 风险消除）",
+        "逐月趋势（监测户 / 新纳入 / 风险消除 / 预警户）",
         &st.subtitle,
     )?;
     row += 1;
     let head_row = row;
-    for (c, h) in ["月份", "监测户(户)", "新识别(户)", "风险消除(户)"]
-        .iter()
-        .enumerate()
+    for (c, h) in [
+        "月份",
+        "监测户(户)",
+        "新纳入(户)",
+        "风险消除(户)",
+        "预警户(户)",
+    ]
+    .iter()
+    .enumerate()
     {
         ws.write_string_with_format(row, c as u16, *h, &st.header)?;
     }
@@ -801,12 +807,13 @@ fn write_summary(
         ws.write_number_with_format(row, 1, p.monitored as f64, &st.int)?;
         ws.write_number_with_format(row, 2, p.new as f64, &st.int)?;
         ws.write_number_with_format(row, 3, p.eliminated as f64, &st.int)?;
+        ws.write_number_with_format(row, 4, p.warned as f64, &st.int)?;
         row += 1;
     }
     if !d.trend.is_empty() {
         let last_row = row - 1;
         let mut chart = Chart::new(ChartType::Line);
-        for c in 1..=3u16 {
+        for c in 1..=4u16 {
             chart
                 .add_series()
                 .set_name((SHEET_SUMMARY, head_row, c))

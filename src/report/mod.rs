@@ -39,7 +39,7 @@ impl RiskRow<'_> {
     pub fn since(&self) -> &str {
         self.st.identified.as_deref().unwrap_or("")
     }
-    /// 监测状态 (新识别 / 持续监测 / 建议消除 / 返贫/再次识别 / 已消除).
+    /// 监测状态 (预警待研判 / 新纳入 / 持续监测 / 建议消除 / 返贫/再次预警 / 已消除).
     pub fn status(&self) -> &'static str {
         self.st.status.label()
     }

@@ -408,7 +408,7 @@ fn cmd_run(
         .map(|(k, v)| format!("{k} {v} 户"))
         .collect();
     println!(
-        "{} 监测完成：测算 {} 户，本月触发预警 {} 户 {} 人；监测户 {} 户{}；数据问题 {} 条（其中跳过 {} 行）。",
+        "{} 监测完成：测算 {} 户，本月触发预警 {} 户 {} 人；监测户 {} 户{}；预警户（待研判、审定）{} 户；已研判不纳入 {} 户；数据问题 {} 条（其中跳过 {} 行）。",
         s.month,
         s.counts.households_read,
         s.counts.risk_households,
@@ -419,9 +419,17 @@ fn cmd_run(
         } else {
             format!("（{}）", by.join("，"))
         },
+        s.counts.warned,
+        s.counts.declined,
         s.counts.data_issues,
         s.counts.rows_skipped
     );
+    if s.counts.poor_warned > 0 {
+        println!(
+            "另有未脱贫户触发预警 {} 户（单独列出，不计入以上各类）。",
+            s.counts.poor_warned
+        );
+    }
     let st: Vec<String> = s
         .counts
         .by_monitoring_status

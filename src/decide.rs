@@ -6,7 +6,7 @@
 //! wrong row records nothing.
 
 use crate::error::{Location, MonitorError, Result};
-use crate::history::{decision_applies, Decision, Status, Store, DECISIONS, METHODS};
+use crate::history::{decision_applies, Decision, Open, Store, DECISIONS, METHODS};
 use crate::ingest::{locate, read_grids, FieldSpec, Table};
 use crate::normalize::{parse_ident, parse_month};
 use std::collections::{BTreeMap, HashMap};
@@ -74,6 +74,11 @@ const SPECS: &[FieldSpec] = &[
         aliases: &["乡镇审核日期", "审核日期"],
         required: false,
     },
+    FieldSpec {
+        key: "备注",
+        aliases: &["备注", "说明", "例外理由"],
+        required: false,
+    },
 ];
 
 /// The review levels a row carries (stored with the decision as JSON).
@@ -82,6 +87,9 @@ pub struct Levels {
     pub village: Option<(String, String)>,
     pub notice: Option<(String, String)>,
     pub township: Option<(String, String, String)>,
+    /// A gate passed on the strength of the row's 备注: (gate, reason).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<(String, String)>,
 }
 
 impl Levels {
@@ -209,7 +217,10 @@ pub fn decide(
         &grids,
         &month,
         &statuses,
-        &rs.review,
+        &Gates {
+            review: &rs.review,
+            min_months_monitored: rs.elimination.min_months_monitored,
+        },
         &Signed { by, at: &now },
     )?;
     warnings.append(&mut form.warnings);
@@ -256,8 +267,8 @@ pub fn read_form(
     file: &str,
     grids: &[Arc<crate::ingest::Grid>],
     month: &str,
-    statuses: &HashMap<String, (Status, Option<String>)>,
-    review: &crate::rules::Review,
+    statuses: &HashMap<String, Open>,
+    rules: &Gates,
     signed: &Signed,
 ) -> Result<Form> {
     let mut warnings: Vec<String> = Vec::new();
@@ -318,7 +329,7 @@ pub fn read_form(
                 ));
                 continue;
             }
-            let (status, identified) = match statuses.get(&id) {
+            let (status, identified, open) = match statuses.get(&id) {
                 None => {
                     errors.push(format!(
                         "{}：户编号 {id} 不在 {month} 的监测记录中",
@@ -326,7 +337,7 @@ pub fn read_form(
                     ));
                     continue;
                 }
-                Some((s, since)) => (*s, since.clone()),
+                Some(o) => (o.status, o.identified.clone(), o),
             };
             if !status.under_review() {
                 errors.push(format!(
@@ -378,12 +389,13 @@ pub fn read_form(
             } else {
                 None
             };
+            let review = rules.review;
             let required: &[String] = match value.as_str() {
                 "纳入监测" => &review.include_requires,
                 "风险消除" => &review.eliminate_requires,
                 _ => &[],
             };
-            let levels = Levels::read(
+            let mut levels = Levels::read(
                 t,
                 row_no,
                 row,
@@ -391,6 +403,21 @@ pub fn read_form(
                 review.min_notice_days,
                 &mut errors,
             );
+            if value == "风险消除" {
+                let note = t.cell(row, "备注").text();
+                for gate in
+                    elimination_gates(open, method.as_deref(), identified.as_deref(), month, rules)
+                {
+                    if note.is_empty() {
+                        errors.push(format!(
+                            "{}：户编号 {id} {gate}，不能“风险消除”；确有理由的，在“备注”列写明理由后重新提交（会列入例外清单）",
+                            at("研判结论")
+                        ));
+                    } else {
+                        levels.overrides.push((gate, note.clone()));
+                    }
+                }
+            }
             let here = format!("{}!{}", t.sheet.clone().unwrap_or_default(), row_no);
             if let Some((prev_value, prev_at)) = seen.get(&id) {
                 if *prev_value != value {
@@ -437,6 +464,39 @@ pub fn read_form(
         decisions,
         warnings,
     })
+}
+
+/// What a 研判表 is checked against from the rule file.
+pub struct Gates<'a> {
+    pub review: &'a crate::rules::Review,
+    pub min_months_monitored: u32,
+}
+
+/// Why 风险消除 should not be recorded for this household now (each gate
+/// of issue “elimination gated”: still triggering, too soon, no labour).
+fn elimination_gates(
+    open: &Open,
+    method: Option<&str>,
+    identified: Option<&str>,
+    month: &str,
+    rules: &Gates,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    if open.at_risk {
+        why.push(format!("{month} 仍触发预警规则"));
+    }
+    let months = identified.and_then(|i| months_between(i, month));
+    if let Some(n) = months.filter(|n| *n < rules.min_months_monitored as i32) {
+        why.push(format!(
+            "纳入监测（{}）才 {n} 个月，未满 {} 个月",
+            identified.unwrap_or(""),
+            rules.min_months_monitored
+        ));
+    }
+    if method == Some("帮扶消除") && open.labor == Some(0) {
+        why.push("整户无劳动力，不宜“帮扶消除”".to_string());
+    }
+    why
 }
 
 /// Whole months from `from` to `to` (both `YYYY-MM`).

@@ -139,6 +139,16 @@ pub struct Decision {
     pub levels: Option<String>,
 }
 
+/// A household as a month's 研判表 conclusions are checked against.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Open {
+    pub status: Status,
+    pub identified: Option<String>,
+    /// A rule fired for it in that month.
+    pub at_risk: bool,
+    pub labor: Option<u32>,
+}
+
 /// What a household showed in a month: the basis a 不纳入 is compared with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Evidence {
@@ -560,7 +570,7 @@ impl Store {
                  village TEXT, hh_type TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);
              CREATE TABLE roster(
                  month TEXT NOT NULL, hh_id TEXT NOT NULL, head_name TEXT, township TEXT,
-                 village TEXT, size INTEGER, PRIMARY KEY(month, hh_id));
+                 village TEXT, size INTEGER, labor INTEGER, PRIMARY KEY(month, hh_id));
              CREATE TABLE roster_members(
                  month TEXT NOT NULL, person_key TEXT NOT NULL, hh_id TEXT NOT NULL,
                  name TEXT, id_no TEXT, relation TEXT, PRIMARY KEY(month, person_key));
@@ -722,6 +732,7 @@ fn upgrade_v1(conn: &Connection, path: &Path) -> Result<()> {
          ALTER TABLE decisions ADD COLUMN evidence TEXT;
          ALTER TABLE decisions ADD COLUMN levels TEXT;
          ALTER TABLE runs ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE roster ADD COLUMN labor INTEGER;
          {ADDED_TABLES}
          UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema';
          COMMIT;"
@@ -1145,12 +1156,15 @@ impl Tx<'_> {
     /// Households of `month` open to that month's decisions, with their
     /// status before any decision of the month (a 新纳入 or 已研判不纳入 of
     /// this month reads as the warning it was, so a form can be recorded
-    /// again or corrected) and 纳入监测时间.
-    pub fn statuses(&self, month: &str) -> Result<HashMap<String, (Status, Option<String>)>> {
+    /// again or corrected), 纳入监测时间, whether a rule fired and 劳动力人数.
+    pub fn statuses(&self, month: &str) -> Result<HashMap<String, Open>> {
         let mut st = q!(
             self,
             self.tx.prepare(
-                "SELECT hh_id, status, identified, declined FROM assessments WHERE month = ?1"
+                "SELECT a.hh_id, a.status, a.identified, a.declined, a.at_risk, r.labor
+                 FROM assessments a
+                 LEFT JOIN roster r ON r.month = a.month AND r.hh_id = a.hh_id
+                 WHERE a.month = ?1"
             )
         )?;
         let rows = q!(
@@ -1165,7 +1179,15 @@ impl Tx<'_> {
                     Status::Declined if this_month(&declined) => Status::Pending,
                     s => s,
                 };
-                Ok((r.get::<_, String>(0)?, (open, identified)))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Open {
+                        status: open,
+                        identified,
+                        at_risk: r.get(4)?,
+                        labor: r.get(5)?,
+                    },
+                ))
             })
         )?;
         q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
@@ -1305,7 +1327,7 @@ impl Tx<'_> {
                    first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)"
             ))?;
             let mut r = q!(self, t.prepare_cached(
-                "INSERT INTO roster(month, hh_id, head_name, township, village, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                "INSERT INTO roster(month, hh_id, head_name, township, village, size, labor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ))?;
             for row in rows {
                 let causes = serde_json::to_string(&row.causes).unwrap_or_else(|_| "[]".into());
@@ -1353,7 +1375,8 @@ impl Tx<'_> {
                         row.h.head_name,
                         row.h.township,
                         row.h.village,
-                        row.h.size
+                        row.h.size,
+                        row.h.labor
                     ])
                 )?;
             }

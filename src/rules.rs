@@ -103,8 +103,17 @@ pub struct Elimination {
     /// (printed on the forms as such, never as a quote of the document).
     #[serde(default = "default_period_basis")]
     pub period_basis: String,
+    /// 风险消除 is refused before this many months under monitoring,
+    /// unless the row's 备注 gives a reason (national practice: normally
+    /// not before half a year; the documents set no number).
+    #[serde(default = "default_min_months")]
+    pub min_months_monitored: u32,
     /// The document's clause on elimination (its own words).
     pub citation: Citation,
+}
+
+fn default_min_months() -> u32 {
+    6
 }
 
 fn default_period_basis() -> String {
@@ -116,6 +125,7 @@ impl Default for Elimination {
         Elimination {
             stable_months: 6,
             period_basis: default_period_basis(),
+            min_months_monitored: default_min_months(),
             citation: Citation {
                 clause: "国家防止返贫监测帮扶做法".into(),
                 text: "收入持续稳定，原则上不少于半年".into(),

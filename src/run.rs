@@ -496,6 +496,7 @@ pub(crate) fn month_in(
         &monitored_ids,
         rs.statistics.county_income_growth,
     );
+    let overrides = override_lines(&own);
     let mut issues = issues_with_unassessed(&data, &assessments);
     let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
     if let Some(w) = &jump {
@@ -519,6 +520,7 @@ pub(crate) fn month_in(
             rows: &rows,
             poor: &poor,
             declined: &declined_rows,
+            overrides: &overrides,
             eliminated: &eliminated,
             changes: &changes,
             trend: &trend,
@@ -584,6 +586,34 @@ pub(crate) fn month_in(
         stale_later_months: later,
         warnings,
     })
+}
+
+/// This month's conclusions recorded past a gate (reasons from 备注).
+fn override_lines(
+    own: &std::collections::HashMap<String, history::Decision>,
+) -> Vec<ledger::OverrideLine> {
+    let mut v: Vec<ledger::OverrideLine> = own
+        .values()
+        .filter_map(|d| {
+            let levels: crate::decide::Levels = serde_json::from_str(d.levels.as_deref()?).ok()?;
+            Some(
+                levels
+                    .overrides
+                    .into_iter()
+                    .map(move |(gate, reason)| ledger::OverrideLine {
+                        hh_id: d.hh_id.clone(),
+                        decision: d.decision.clone(),
+                        gate,
+                        reason,
+                        by: d.by.clone(),
+                        at: d.at.clone(),
+                    }),
+            )
+        })
+        .flatten()
+        .collect();
+    v.sort_by(|a, b| (&a.hh_id, &a.gate).cmp(&(&b.hh_id, &b.gate)));
+    v
 }
 
 /// Keys of each household's expense records in this month's inputs.

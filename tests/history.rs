@@ -340,11 +340,30 @@ fn a_quick_assisted_elimination_is_recorded_with_a_reminder() {
     let o = ws.run(&["decide", "--month", "2020-03", f.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     ws.month("2020-04");
-    let f = ws.fill_review(
-        &ws.path("out/2020-04").join(R5),
-        "d.xlsx",
-        &[("A", "风险消除", "帮扶消除")],
-    );
+    let form = ws.path("out/2020-04").join(R5);
+    // One month after 纳入: the gate (min_months_monitored) refuses…
+    let f = ws.fill_review(&form, "d.xlsx", &[("A", "风险消除", "帮扶消除")]);
+    let o = ws.run(&[
+        "decide",
+        "--month",
+        "2020-04",
+        f.to_str().unwrap(),
+        "--by",
+        "赵",
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("未满 6 个月"), "{}", stderr(&o));
+    // …unless 备注 gives a reason, recorded and listed as an exception.
+    let reason = "大病医疗费用已由保险全额报销";
+    let levels = [
+        ("A", "村级评议结果", "同意"),
+        ("A", "村级评议日期", "2020-04-18"),
+        ("A", "乡镇审核意见", "同意"),
+        ("A", "乡镇审核人", "王审核"),
+        ("A", "乡镇审核日期", "2020-04-19"),
+        ("A", "备注", reason),
+    ];
+    let f = ws.fill_review_cells(&form, "d2.xlsx", &[("A", "风险消除", "帮扶消除")], &levels);
     let o = ws.run(&[
         "decide",
         "--month",
@@ -355,6 +374,10 @@ fn a_quick_assisted_elimination_is_recorded_with_a_reminder() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("不足2个月"), "{}", stderr(&o));
+    let audit = sheet(&ws.path("out/2020-04/风险户台账.xlsx"), "研判例外");
+    let cells: Vec<String> = audit.iter().flatten().map(text).collect();
+    assert!(cells.iter().any(|c| c.contains(reason)), "{cells:?}");
+    assert!(cells.iter().any(|c| c.contains("未满 6 个月")), "{cells:?}");
     ws.roster("2020-05", &[hh("A", "脱贫户", 2, 2, 30000.0)]);
     assert_eq!(statuses(&ws.month("2020-05"))["A"], "已消除");
 }

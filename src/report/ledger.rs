@@ -14,6 +14,18 @@ pub const FILE: &str = "风险户台账.xlsx";
 pub const SHEET_LEDGER: &str = "风险户台账";
 pub const SHEET_NEW: &str = "预警待研判";
 pub const SHEET_DECLINED: &str = "已研判不纳入";
+pub const SHEET_OVERRIDES: &str = "研判例外";
+
+/// A conclusion recorded past a gate on the strength of its 备注.
+#[derive(Debug, Clone)]
+pub struct OverrideLine {
+    pub hh_id: String,
+    pub decision: String,
+    pub gate: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+}
 pub const SHEET_POOR: &str = "未脱贫户预警";
 pub const SHEET_ELIMINATED: &str = "风险消除";
 pub const SHEET_CHANGES: &str = "自然增减";
@@ -53,6 +65,8 @@ pub struct LedgerData<'a> {
     pub poor: &'a [RiskRow<'a>],
     /// Held back by a standing 不纳入 (decision, who, when, why).
     pub declined: &'a [RiskRow<'a>],
+    /// This month's conclusions recorded past a gate, with the reason.
+    pub overrides: &'a [OverrideLine],
     pub eliminated: &'a [EliminatedRow],
     pub changes: &'a [Change],
     pub trend: &'a [TrendPoint],
@@ -284,6 +298,39 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 Out::Wrap(r.st.note.clone().unwrap_or_default()),
                 Out::Wrap(r.a.causes().join("、")),
                 Out::Money(r.a.per_capita),
+            ]
+        }),
+    )?;
+
+    list_sheet(
+        &mut wb,
+        &st,
+        path,
+        ListSheet {
+            name: SHEET_OVERRIDES,
+            title: format!("{place} 研判例外清单（未满足消除条件、凭备注理由记录的结论）"),
+            heads: &[
+                "序号",
+                "户编号",
+                "研判结论",
+                "未满足的条件",
+                "理由（备注）",
+                "审定人",
+                "记录时间",
+            ],
+            widths: &[5.0, 15.0, 10.0, 30.0, 36.0, 8.0, 17.0],
+            empty: "本月没有例外",
+            landscape: true,
+            filter: None,
+        },
+        d.overrides.iter().map(|o| {
+            vec![
+                Out::Text(&o.hh_id),
+                Out::Text(&o.decision),
+                Out::Wrap(o.gate.clone()),
+                Out::Wrap(o.reason.clone()),
+                Out::Text(&o.by),
+                Out::Text(&o.at),
             ]
         }),
     )?;

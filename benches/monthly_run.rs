@@ -54,6 +54,7 @@ fn main() {
         },
         workspace: dir.path().to_path_buf(),
         store: dir.path().join("history.sqlite"),
+        public: Default::default(),
     };
     // Phases alone, then the whole run (which repeats them and writes).
     let t = Instant::now();

@@ -48,9 +48,19 @@ pub struct HistorySection {
     pub store: Option<String>,
 }
 
+/// Settings of the files posted or sent beyond the county office.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSection {
+    /// Who takes objections to the 公告 (name and phone of the office).
+    pub contact: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    #[serde(default)]
+    pub public: PublicSection,
     #[serde(default)]
     pub run: RunSection,
     #[serde(default)]
@@ -83,6 +93,7 @@ pub struct Plan {
     pub inputs: Inputs,
     pub workspace: PathBuf,
     pub store: PathBuf,
+    pub public: crate::report::public::PublicSettings,
 }
 
 /// The history store's path from flags, file or default.
@@ -224,6 +235,9 @@ pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result
         },
         workspace: base.to_path_buf(),
         store: store_path(cfg, base, o),
+        public: crate::report::public::PublicSettings {
+            contact: cfg.public.contact.clone(),
+        },
     })
 }
 

@@ -516,6 +516,7 @@ pub(crate) fn month_in(
         tmp.path(),
         &ctx,
         &rows,
+        (&own, &plan.public),
         &ledger::LedgerData {
             rows: &rows,
             poor: &poor,
@@ -794,8 +795,13 @@ fn write_outputs(
     dir: &Path,
     ctx: &ReportCtx,
     rows: &[RiskRow],
+    (own, public): (
+        &std::collections::HashMap<String, history::Decision>,
+        &crate::report::public::PublicSettings,
+    ),
     ledger_data: &ledger::LedgerData,
 ) -> Result<Vec<String>> {
+    use crate::report::public;
     let rs = ctx.rs;
     let at_risk: Vec<RiskRow> = rows.iter().filter(|r| r.a.at_risk()).copied().collect();
     let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) = rows
@@ -820,6 +826,8 @@ fn write_outputs(
         Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
         Box::new(|| annex::write_application(ctx, &new_returning, true, &dir.join(&f1))),
         Box::new(|| annex::write_application(ctx, &new_others, false, &dir.join(&f2))),
+        Box::new(|| public::write_notice(ctx, rows, own, public, &dir.join(public::FILE_NOTICE))),
+        Box::new(|| public::write_town_report(ctx, rows, own, &dir.join(public::FILE_TOWN_REPORT))),
     ];
     run_parallel(jobs)?;
     Ok(vec![
@@ -831,6 +839,8 @@ fn write_outputs(
         annex::FILE_MEASURES.to_string(),
         f5,
         f6,
+        public::FILE_NOTICE.to_string(),
+        public::FILE_TOWN_REPORT.to_string(),
         SUMMARY_FILE.to_string(),
     ])
 }

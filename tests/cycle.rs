@@ -340,3 +340,132 @@ fn the_calendar_shows_what_waits_and_what_is_overdue() {
         stdout(&o)
     );
 }
+
+/// Every text cell of every sheet of a workbook.
+fn all_text(path: &std::path::Path) -> Vec<String> {
+    sheet_names(path)
+        .iter()
+        .flat_map(|n| {
+            sheet(path, n)
+                .iter()
+                .flatten()
+                .map(text)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_public_notice_is_masked_and_the_township_report_is_this_months() {
+    let ws = Ws::new();
+    ws.history_workspace(1);
+    let head = vec![
+        s("户编号"),
+        s("户主姓名"),
+        s("证件号码"),
+        s("联系电话"),
+        s("户类型"),
+        s("家庭人口"),
+        s("劳动力人数"),
+        s("乡镇"),
+        s("村"),
+        s("组"),
+        s("工资性收入"),
+    ];
+    let roster = |wage_a: f64| {
+        vec![
+            head.clone(),
+            vec![
+                s("A"),
+                s("张三"),
+                s("11010519491231002X"),
+                s("13912345678"),
+                s("脱贫户"),
+                n(2.0),
+                n(2.0),
+                s("东乡"),
+                s("甲村"),
+                s("一组"),
+                n(wage_a),
+            ],
+            vec![
+                s("B"),
+                s("李四"),
+                s("110105195001010012"),
+                s("13800001111"),
+                s("一般农户"),
+                n(2.0),
+                n(2.0),
+                s("东乡"),
+                s("乙村"),
+                s("二组"),
+                n(30000.0),
+            ],
+        ]
+    };
+    for (m, w) in [
+        ("2020-03", 6000.0),
+        ("2020-04", 30000.0),
+        ("2020-05", 30000.0),
+    ] {
+        ws.xlsx(&format!("data/{m}/h.xlsx"), "农户", &roster(w), &[]);
+        ws.xlsx(
+            &format!("data/{m}/m.xlsx"),
+            "成员",
+            &[vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")]],
+            &[],
+        );
+    }
+    ws.month("2020-03");
+    let f = ws.fill_review(
+        &ws.path("out/2020-03").join(R5),
+        "d3.xlsx",
+        &[("A", "纳入监测", "")],
+    );
+    assert!(decide(&ws, "2020-03", &f).status.success());
+    let notice = all_text(&ws.path("out/2020-03/公示名单.xlsx"));
+    assert!(notice.contains(&"张三".to_string()), "{notice:?}");
+    assert!(
+        notice.contains(&"110105********002X".to_string()),
+        "{notice:?}"
+    );
+    for cell in &notice {
+        assert!(
+            monitor::report::public::leaks(cell).is_empty(),
+            "leaked: {cell}"
+        );
+        assert!(
+            !cell.contains("3000.00") && !cell.contains("1391234"),
+            "{cell}"
+        );
+    }
+    ws.month("2020-04");
+    let levels = [
+        ("A", "村级评议结果", "同意"),
+        ("A", "村级评议日期", "2020-04-18"),
+        ("A", "乡镇审核意见", "同意"),
+        ("A", "乡镇审核人", "王"),
+        ("A", "乡镇审核日期", "2020-04-19"),
+    ];
+    let f = ws.fill_review_cells(
+        &ws.path("out/2020-04").join(R5),
+        "d4.xlsx",
+        &[("A", "风险消除", "自然消除")],
+        &levels,
+    );
+    let o = decide(&ws, "2020-04", &f);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = all_text(&ws.path("out/2020-04/乡镇月报.xlsx"));
+    assert!(
+        report.iter().any(|c| c.contains("本月风险消除户 1 户")),
+        "{report:?}"
+    );
+    let notice = all_text(&ws.path("out/2020-04/公示名单.xlsx"));
+    assert!(notice.contains(&"自然消除".to_string()), "{notice:?}");
+    ws.month("2020-05");
+    let report = all_text(&ws.path("out/2020-05/乡镇月报.xlsx"));
+    assert!(
+        !report.iter().any(|c| c.contains("本月风险消除户 1 户")),
+        "not cumulative"
+    );
+}

@@ -114,7 +114,7 @@ fn rerun_gives_identical_files_and_a_failed_run_keeps_the_previous_ones() {
     assert!(o.status.success(), "{}", stderr(&o));
     let dir = ws.path("out/2020-03");
     let first = snapshot(&dir);
-    assert_eq!(first.len(), 9, "{:?}", first.keys());
+    assert_eq!(first.len(), 11, "{:?}", first.keys());
     let o = run(&ws, &rules("mile-2020.toml"));
     assert!(o.status.success());
     assert_eq!(

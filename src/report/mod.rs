@@ -4,6 +4,7 @@
 
 pub mod annex;
 pub mod ledger;
+pub mod public;
 pub mod stats;
 
 use crate::assess::Assessment;

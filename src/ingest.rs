@@ -631,7 +631,14 @@ fn match_fields(names: &[String], specs: &[FieldSpec]) -> HashMap<&'static str, 
     found
 }
 
+/// The example row of a template (`monitor init`): its first cell says so.
+pub const EXAMPLE_MARK: &str = "示例";
+
 fn is_footer_or_total(row: &[Cell]) -> bool {
+    let first = row.iter().find(|c| !c.is_empty()).map(Cell::text);
+    if first.is_some_and(|t| t.starts_with(EXAMPLE_MARK)) {
+        return true;
+    }
     row.iter().filter(|c| !c.is_empty()).take(3).any(|c| {
         let t = c.text().replace([' ', '\u{3000}'], "");
         t.starts_with("合计")

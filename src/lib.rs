@@ -22,6 +22,7 @@ pub mod publish;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod setup;
 pub mod synth;
 pub mod validate;
 

@@ -126,6 +126,14 @@ enum Cmd {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// 新建工作区：配置文件、规则文件、数据文件夹和给乡镇的填报模板（例：monitor init 勐海 --rules menghai-2020）
+    Init {
+        /// 工作区文件夹（默认当前文件夹）
+        dir: Option<PathBuf>,
+        /// 规则文件：mile-2020、menghai-2020、bayannur-2020、panzhihua-2020（monitor rules list 查看）
+        #[arg(long)]
+        rules: String,
+    },
     /// 查看某月各乡镇等待研判、审定的户数和逾期情况（只读）
     Status {
         /// 月份，格式 2020-03
@@ -153,6 +161,8 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum RulesCmd {
+    /// 列出程序自带的规则文件（地方、文件、印发日期、适用月份）
+    List,
     /// 运行规则文件旁的测试用例（<名称>.cases.toml）
     Test {
         /// 规则文件或目录（默认 rules/）
@@ -314,6 +324,24 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
         Cmd::Rules {
             cmd: RulesCmd::Test { paths },
         } => cmd_rules_test(paths),
+        Cmd::Rules {
+            cmd: RulesCmd::List,
+        } => {
+            for line in monitor::setup::rules_list()? {
+                println!("{line}");
+            }
+            Ok(0)
+        }
+        Cmd::Init { dir, rules } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            let written = monitor::setup::init(&dir, &rules)?;
+            println!("已在 {} 新建工作区：", dir.display());
+            for w in written {
+                println!("  {w}");
+            }
+            println!("下一步：把“模板”文件夹中的表格发给各乡镇填写，收回后放到 data/<月份>/，再运行 monitor run --month <月份>");
+            Ok(0)
+        }
     }
 }
 

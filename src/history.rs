@@ -407,7 +407,7 @@ pub struct EliminatedRow {
 }
 
 /// Counts of one stored month, for the trend.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TrendPoint {
     pub month: String,
     /// 监测户 (confirmed).
@@ -416,6 +416,7 @@ pub struct TrendPoint {
     pub new: i64,
     pub eliminated: i64,
     /// 预警户 waiting for a decision.
+    #[serde(default)]
     pub warned: i64,
 }
 

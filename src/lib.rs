@@ -20,6 +20,7 @@ pub mod model;
 pub mod normalize;
 pub mod publish;
 pub mod report;
+pub mod rollup;
 pub mod rules;
 pub mod run;
 pub mod setup;

@@ -134,6 +134,18 @@ enum Cmd {
         #[arg(long)]
         rules: String,
     },
+    /// 市级汇总：合并各县某月的结果（例：monitor rollup --month 2020-03 临河区 五原县 磴口县）
+    Rollup {
+        /// 月份，格式 2020-03
+        #[arg(long)]
+        month: String,
+        /// 各县的工作区文件夹，或各县的 summary.json
+        #[arg(required = true)]
+        counties: Vec<PathBuf>,
+        /// 输出文件夹（默认 rollup/<月份>/）
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// 查看某月各乡镇等待研判、审定的户数和逾期情况（只读）
     Status {
         /// 月份，格式 2020-03
@@ -329,6 +341,28 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
         } => {
             for line in monitor::setup::rules_list()? {
                 println!("{line}");
+            }
+            Ok(0)
+        }
+        Cmd::Rollup {
+            month,
+            counties,
+            out,
+        } => {
+            let r = monitor::rollup::rollup(&month, &counties)?;
+            let dir = out.unwrap_or_else(|| PathBuf::from("rollup").join(&r.month));
+            let files = monitor::rollup::write(&r, &dir)?;
+            println!(
+                "{} 汇总 {} 个县：列出 {} 户 {} 人，监测户 {} 户，预警户 {} 户。",
+                r.month,
+                r.counties.len(),
+                r.total.listed.0,
+                r.total.listed.1,
+                r.total.monitored,
+                r.total.warned
+            );
+            for f in files {
+                println!("  {}", f.display());
             }
             Ok(0)
         }

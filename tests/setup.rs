@@ -173,3 +173,102 @@ fn template_dropdowns_list_the_values_the_tool_accepts() {
     }
     assert!(stdout(&ws.run(&["rules", "list"])).contains("巴彦淖尔市"));
 }
+
+#[test]
+fn rollup_adds_up_the_counties_and_refuses_what_does_not_fit() {
+    let city = Ws::new();
+    let counties: Vec<Ws> = (0..3).map(|_| Ws::new()).collect();
+    for (i, ws) in counties.iter().enumerate() {
+        ws.history_workspace(6);
+        let low = hh("A", "脱贫户", 2 + i as u32, 2, 4000.0);
+        let edge = hh("B", "一般农户", 3, 2, 6000.0);
+        ws.roster("2020-03", &[low, edge, hh("C", "一般农户", 2, 2, 30000.0)]);
+        ws.month("2020-03");
+    }
+    let dirs: Vec<String> = counties
+        .iter()
+        .map(|w| w.dir.path().display().to_string())
+        .collect();
+    let mut args = vec!["rollup", "--month", "2020-03", "--out", "r"];
+    args.extend(dirs.iter().map(String::as_str));
+    let o = city.run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let js: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(city.path("r/rollup.json")).unwrap())
+            .unwrap();
+    let sums = counties.iter().fold((0u64, 0u64, 0u64), |acc, w| {
+        let s = summary(&w.path("out/2020-03"));
+        let hs = s["households"].as_array().unwrap();
+        (
+            acc.0 + hs.len() as u64,
+            acc.1 + hs.iter().map(|h| h["size"].as_u64().unwrap()).sum::<u64>(),
+            acc.2 + s["counts"]["warned"].as_u64().unwrap(),
+        )
+    });
+    assert_eq!(js["total"]["listed"][0].as_u64().unwrap(), sums.0);
+    assert_eq!(js["total"]["listed"][1].as_u64().unwrap(), sums.1);
+    assert_eq!(js["total"]["warned"].as_u64().unwrap(), sums.2);
+    assert_eq!(js["counties"].as_array().unwrap().len(), 3);
+    let book = city.path("r/市级汇总.xlsx");
+    let causes = sheet(&book, "风险类型");
+    let total = causes.iter().find(|r| text(&r[0]) == "合计").unwrap();
+    assert_eq!(num(&total[1]) as u64, sums.0);
+    // A county without the month is refused by name; nothing is written.
+    let late = Ws::new();
+    late.history_workspace(6);
+    late.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 4000.0)]);
+    late.month("2020-04");
+    let late_dir = late.dir.path().display().to_string();
+    let mut args = vec![
+        "rollup",
+        "--month",
+        "2020-03",
+        "--out",
+        "r2",
+        dirs[0].as_str(),
+        late_dir.as_str(),
+    ];
+    let o = city.run(&args);
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+    assert!(stderr(&o).contains("没有 2020-03 的结果"), "{}", stderr(&o));
+    assert!(!city.path("r2").exists());
+    // Another rule file is not merged.
+    let other = Ws::new();
+    workspace_with(&other, "bayannur-2020.toml");
+    other.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 4000.0)]);
+    other.month("2020-03");
+    let other_dir = other.dir.path().display().to_string();
+    args = vec![
+        "rollup",
+        "--month",
+        "2020-03",
+        "--out",
+        "r3",
+        dirs[0].as_str(),
+        other_dir.as_str(),
+    ];
+    let o = city.run(&args);
+    assert_eq!(o.status.code(), Some(9));
+    assert!(
+        stderr(&o).contains("bayannur-2020") && stderr(&o).contains("不能合并"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn workspace_with(ws: &Ws, rule_file: &str) {
+    let r = rules_without(
+        ws,
+        rule_file,
+        &[
+            "生产经营性收入",
+            "财产性收入",
+            "转移性收入",
+            "生产经营性支出",
+        ],
+    );
+    ws.write(
+        "monitor.toml",
+        &format!("[run]\nrules = '{r}'\nout = 'out'\n[inputs]\nhouseholds = 'data/{{month}}/h.xlsx'\nmembers = 'data/{{month}}/m.xlsx'\n[history]\nstore = 'history.sqlite'\n"),
+    );
+}

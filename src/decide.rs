@@ -10,7 +10,6 @@ use crate::history::{decision_applies, Decision, Open, Store, DECISIONS, METHODS
 use crate::ingest::{locate, read_grids, FieldSpec, Table};
 use crate::normalize::{parse_ident, parse_month};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 const SPECS: &[FieldSpec] = &[
@@ -183,6 +182,8 @@ pub struct DecideOutcome {
     pub recorded: usize,
     /// Conclusions the store already had (the same form recorded again).
     pub already: usize,
+    /// Households whose 附件4 measures were recorded (changed).
+    pub measures_recorded: usize,
     pub by_decision: BTreeMap<String, usize>,
     /// Months already run after `month`: they do not reflect these decisions yet.
     pub later_months: Vec<String>,
@@ -194,7 +195,7 @@ pub struct DecideOutcome {
 /// 审定 by `by`) and re-render the month with them.
 pub fn decide(
     plan: &crate::config::Plan,
-    file: &Path,
+    files: &[std::path::PathBuf],
     by: &str,
     quiet: bool,
 ) -> Result<DecideOutcome> {
@@ -209,22 +210,52 @@ pub fn decide(
         )));
     }
     let statuses = tx.statuses(&month)?;
-    let grids: Vec<Arc<crate::ingest::Grid>> =
-        read_grids(file)?.into_iter().map(Arc::new).collect();
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut form = read_form(
-        &file.display().to_string(),
-        &grids,
-        &month,
-        &statuses,
-        &Gates {
-            review: &rs.review,
-            min_months_monitored: rs.elimination.min_months_monitored,
-        },
-        &Signed { by, at: &now },
-    )?;
-    warnings.append(&mut form.warnings);
-    let mut decisions = form.decisions;
+    let mut read: Vec<(String, Vec<Arc<crate::ingest::Grid>>)> = Vec::new();
+    for f in files {
+        let grids = read_grids(f)?.into_iter().map(Arc::new).collect();
+        read.push((f.display().to_string(), grids));
+    }
+    // 附件4 first: measures recorded with this submission count for the
+    // 研判表's 帮扶消除 gate.
+    let mut measures_recorded = 0;
+    for (name, grids) in read
+        .iter()
+        .filter(|(_, g)| g.iter().any(|g| crate::measures::is_measure_form(g)))
+    {
+        let mut errors = Vec::new();
+        let supports = crate::measures::read(name, grids, &mut errors);
+        for id in supports.keys() {
+            if !statuses.get(id).is_some_and(|o| o.status.under_review()) {
+                errors.push(format!(
+                    "{name}：户编号 {id} 在 {month} 不是监测户或预警户，不能记录帮扶措施"
+                ));
+            }
+        }
+        crate::measures::check(name, errors)?;
+        measures_recorded += tx.record_supports(&month, &supports, by, &now, name)?;
+    }
+    let supports = tx.supports(&month)?;
+    let mut decisions = Vec::new();
+    for (name, grids) in read
+        .iter()
+        .filter(|(_, g)| !g.iter().any(|g| crate::measures::is_measure_form(g)))
+    {
+        let mut form = read_form(
+            name,
+            grids,
+            &month,
+            &statuses,
+            &Gates {
+                review: &rs.review,
+                min_months_monitored: rs.elimination.min_months_monitored,
+                supports: &supports,
+            },
+            &Signed { by, at: &now },
+        )?;
+        warnings.append(&mut form.warnings);
+        decisions.append(&mut form.decisions);
+    }
     for d in decisions.iter_mut().filter(|d| d.decision == "不纳入") {
         let e = tx.evidence(&month, &d.hh_id)?;
         d.evidence = serde_json::to_string(&e).ok();
@@ -242,6 +273,7 @@ pub fn decide(
         month,
         recorded: new,
         already: decisions.len() - new,
+        measures_recorded,
         by_decision,
         later_months,
         warnings: outcome.warnings,
@@ -405,9 +437,16 @@ pub fn read_form(
             );
             if value == "风险消除" {
                 let note = t.cell(row, "备注").text();
-                for gate in
-                    elimination_gates(open, method.as_deref(), identified.as_deref(), month, rules)
-                {
+                let done = rules.supports.get(&id).is_some_and(|s| s.any_done());
+                let gates = elimination_gates(
+                    open,
+                    method.as_deref(),
+                    identified.as_deref(),
+                    month,
+                    rules,
+                    done,
+                );
+                for gate in gates {
                     if note.is_empty() {
                         errors.push(format!(
                             "{}：户编号 {id} {gate}，不能“风险消除”；确有理由的，在“备注”列写明理由后重新提交（会列入例外清单）",
@@ -460,6 +499,7 @@ pub fn read_form(
             "研判表中没有填写任何研判结论",
         ));
     }
+
     Ok(Form {
         decisions,
         warnings,
@@ -470,6 +510,8 @@ pub fn read_form(
 pub struct Gates<'a> {
     pub review: &'a crate::rules::Review,
     pub min_months_monitored: u32,
+    /// Measures on record (including this submission's 附件4).
+    pub supports: &'a HashMap<String, crate::measures::Support>,
 }
 
 /// Why 风险消除 should not be recorded for this household now (each gate
@@ -480,8 +522,12 @@ fn elimination_gates(
     identified: Option<&str>,
     month: &str,
     rules: &Gates,
+    measure_done: bool,
 ) -> Vec<String> {
     let mut why = Vec::new();
+    if method == Some("帮扶消除") && !measure_done {
+        why.push("没有已落实的帮扶措施（附件4 落实时间未填），不能“帮扶消除”".to_string());
+    }
     if open.at_risk {
         why.push(format!("{month} 仍触发预警规则"));
     }

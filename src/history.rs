@@ -719,7 +719,11 @@ const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS counted_expenses(
     month TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY(month, key));
 CREATE TABLE IF NOT EXISTS month_expenses(
     month TEXT NOT NULL, hh_id TEXT NOT NULL, key TEXT NOT NULL,
-    PRIMARY KEY(month, hh_id, key));";
+    PRIMARY KEY(month, hh_id, key));
+CREATE TABLE IF NOT EXISTS supports(
+    month TEXT NOT NULL, hh_id TEXT NOT NULL, data TEXT NOT NULL,
+    recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY(month, hh_id));";
 
 /// Upgrade a version-1 store to version 2 in one transaction: new columns
 /// and tables only; every recorded month keeps its rows and statuses.
@@ -784,6 +788,40 @@ impl Reader<'_> {
                 r.get(2)?,
                 r.get(3)?
             )))
+        )?;
+        q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
+    }
+
+    /// (month, measures, who, when) of every 附件4 record of a household.
+    pub fn supports_of(
+        &self,
+        hh_id: &str,
+    ) -> Result<Vec<(String, crate::measures::Support, String, String)>> {
+        let exists: bool = q!(
+            self,
+            self.conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'supports')",
+                [],
+                |r| r.get(0)
+            )
+        )?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut st = q!(self, self.conn.prepare(
+            "SELECT month, data, recorded_by, recorded_at FROM supports WHERE hh_id = ?1 ORDER BY month"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![hh_id], |r| {
+                let data: String = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    serde_json::from_str(&data).unwrap_or_default(),
+                    r.get(2)?,
+                    r.get(3)?,
+                ))
+            })
         )?;
         q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
     }
@@ -1043,6 +1081,67 @@ impl Tx<'_> {
             q!(self, st.execute(params![month, hh, key]))?;
         }
         Ok(())
+    }
+
+    /// Record the measures and 帮扶责任人 read from a month's 附件4: each
+    /// household's list replaces what that month had for it.
+    pub fn record_supports(
+        &self,
+        month: &str,
+        supports: &std::collections::BTreeMap<String, crate::measures::Support>,
+        by: &str,
+        at: &str,
+        source: &str,
+    ) -> Result<usize> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut same = q!(
+            self,
+            self.tx
+                .prepare_cached("SELECT data FROM supports WHERE month = ?1 AND hh_id = ?2")
+        )?;
+        let mut st = q!(self, self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO supports(month, hh_id, data, recorded_by, recorded_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))?;
+        let mut changed = 0;
+        for (id, s) in supports {
+            let data = serde_json::to_string(s).unwrap_or_default();
+            let before: Option<String> = q!(
+                self,
+                same.query_row(params![month, id], |r| r.get(0)).optional()
+            )?;
+            if before.as_deref() == Some(data.as_str()) {
+                continue;
+            }
+            q!(self, st.execute(params![month, id, data, by, at, source]))?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Each household's measures as of `month` (its latest record up to it).
+    pub fn supports(&self, month: &str) -> Result<HashMap<String, crate::measures::Support>> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut st = q!(
+            self,
+            self.tx.prepare(
+                "SELECT s.hh_id, s.data FROM supports s
+             JOIN (SELECT hh_id, MAX(month) AS m FROM supports WHERE month <= ?1 GROUP BY hh_id) l
+               ON l.hh_id = s.hh_id AND l.m = s.month"
+            )
+        )?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            )))
+        )?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, data) = q!(self, row)?;
+            out.insert(id, serde_json::from_str(&data).unwrap_or_default());
+        }
+        Ok(out)
     }
 
     /// Expense records a count-once rule already counted in a month before

@@ -16,6 +16,7 @@ pub mod decide;
 pub mod error;
 pub mod history;
 pub mod ingest;
+pub mod measures;
 pub mod model;
 pub mod normalize;
 pub mod publish;

@@ -94,8 +94,9 @@ enum Cmd {
         /// 研判表所属月份，格式 2020-03
         #[arg(long)]
         month: String,
-        /// 填好的研判表 xlsx
-        file: PathBuf,
+        /// 填好的研判表（附件5/6）和帮扶措施表（附件4），可以给多个文件
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// 研判人（默认取系统用户名）
         #[arg(long)]
         by: Option<String>,
@@ -313,13 +314,13 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
         Cmd::Check { inputs } => cmd_check(&inputs),
         Cmd::Decide {
             month,
-            file,
+            files,
             by,
             config,
             store,
             out,
             quiet,
-        } => cmd_decide(month, file, by, config, store, out, quiet),
+        } => cmd_decide(month, files, by, config, store, out, quiet),
         Cmd::History {
             household,
             init,
@@ -562,7 +563,7 @@ fn workspace(
 
 fn cmd_decide(
     month: String,
-    file: PathBuf,
+    files: Vec<PathBuf>,
     by: Option<String>,
     config: Option<PathBuf>,
     store: Option<PathBuf>,
@@ -584,7 +585,10 @@ fn cmd_decide(
         .or_else(|| std::env::var("USERNAME").ok())
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "未署名".into());
-    let r = monitor::decide::decide(&plan, &file, &by, quiet)?;
+    let r = monitor::decide::decide(&plan, &files, &by, quiet)?;
+    if r.measures_recorded > 0 {
+        println!("已记录 {} 户的帮扶措施和帮扶责任人。", r.measures_recorded);
+    }
     let parts: Vec<String> = r
         .by_decision
         .iter()
@@ -658,6 +662,32 @@ fn cmd_history(
             pc.unwrap_or_else(|| "未测算".into()),
             causes.join("、")
         );
+    }
+    let supports = r.supports_of(&id)?;
+    if !supports.is_empty() {
+        println!("帮扶措施（附件4）：");
+        for (month, s, by, at) in supports {
+            println!(
+                "  {month}  帮扶责任人 {} {}，记录人 {by}，记录于 {at}",
+                s.helper, s.phone
+            );
+            for m in s.measures {
+                println!(
+                    "    {} {}（{}{}）{}",
+                    m.category,
+                    m.detail,
+                    m.unit,
+                    if m.person.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", m.person)
+                    },
+                    m.done
+                        .map(|d| format!(" 落实于 {d}"))
+                        .unwrap_or_else(|| " 未落实".into())
+                );
+            }
+        }
     }
     let ds = r.decisions_of(&id)?;
     if !ds.is_empty() {

@@ -423,7 +423,8 @@ pub(crate) fn month_in(
     tx.record_expenses(&month_key, &per_household)?;
 
     progress.stage("生成报表");
-    let ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
+    let mut ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
+    ctx.supports = tx.supports(&month_key)?;
     let out = &plan.out;
     let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
         path: p.to_path_buf(),
@@ -804,6 +805,12 @@ fn write_outputs(
     use crate::report::public;
     let rs = ctx.rs;
     let at_risk: Vec<RiskRow> = rows.iter().filter(|r| r.a.at_risk()).copied().collect();
+    // 附件4 for every household that triggered and every 监测户 (measures so far).
+    let supported: Vec<RiskRow> = rows
+        .iter()
+        .filter(|r| r.a.at_risk() || r.st.status.monitored())
+        .copied()
+        .collect();
     let (returning, others): (Vec<&RiskRow>, Vec<&RiskRow>) = rows
         .iter()
         .filter(|r| r.st.status.under_review())
@@ -820,7 +827,7 @@ fn write_outputs(
     let jobs: Vec<Job> = vec![
         Box::new(|| annex::write_survey(ctx, &at_risk, &dir.join(annex::FILE_SURVEY))),
         Box::new(|| annex::write_budget(ctx, &at_risk, &dir.join(annex::FILE_BUDGET))),
-        Box::new(|| annex::write_measures(ctx, &at_risk, &dir.join(annex::FILE_MEASURES))),
+        Box::new(|| annex::write_measures(ctx, &supported, &dir.join(annex::FILE_MEASURES))),
         Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
         Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
         Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),

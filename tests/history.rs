@@ -98,6 +98,28 @@ fn five_months_with_decisions_elimination_and_return() {
         "d5-may.xlsx",
         &[("A", "风险消除", "帮扶消除")],
     );
+    // 帮扶消除 needs a measure carried out: refused without one…
+    let o = ws.run(&["decide", "--month", "2020-05", f5.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        stderr(&o).contains("没有已落实的帮扶措施"),
+        "{}",
+        stderr(&o)
+    );
+    // …so the township returns its 附件4 with the measure and the helper.
+    let m5 = ws.fill_measures(
+        &out5.join("附件4 致贫返贫风险户帮扶措施表.xlsx"),
+        "m5.xlsx",
+        "A",
+        ("李帮扶", "13700001111"),
+        [
+            "就业促进",
+            "安排公益性岗位",
+            "镇劳动保障所",
+            "王所长",
+            "2020-05-10",
+        ],
+    );
     let o = ws.run(&["decide", "--month", "2020-04", f5.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(4), "the May form given as April's");
     assert!(stderr(&o).contains("2020-05 的研判表"), "{}", stderr(&o));
@@ -105,15 +127,29 @@ fn five_months_with_decisions_elimination_and_return() {
         "decide",
         "--month",
         "2020-05",
+        m5.to_str().unwrap(),
         f5.to_str().unwrap(),
         "--by",
         "李审定",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 户的帮扶措施"), "{}", stdout(&o));
+    // The re-rendered 研判表 shows the measure carried out.
+    let r5 = ws.path("out/2020-05").join(R5);
+    let cells: Vec<String> = sheet(&r5, &sheet_names(&r5)[0])
+        .iter()
+        .flatten()
+        .map(text)
+        .collect();
+    assert!(
+        cells.iter().any(|c| c.contains("1 项已落实：就业促进")),
+        "{cells:?}"
+    );
 
     // June: A is eliminated, marked with date and method, and still in the ledger.
     ws.roster("2020-06", &[a(ok), b(ok), c(ok), d.clone(), e.clone()]);
     let js = ws.month("2020-06");
+    // C (still monitored) gets a 附件4 page; A's measures stay on record.
     let st = statuses(&js);
     assert_eq!(st["A"], "已消除");
     let a6 = js["households"]
@@ -184,6 +220,9 @@ fn five_months_with_decisions_elimination_and_return() {
         "风险消除（帮扶消除）",
         "李审定",
         "3000.00",
+        "安排公益性岗位",
+        "李帮扶",
+        "落实于 2020-05-10",
     ] {
         assert!(h.contains(word), "{word} in {h}");
     }

@@ -36,9 +36,11 @@ fuzz_target!(|data: &[u8]| {
         min_notice_days: Some(5),
         ..Default::default()
     };
+    let supports = HashMap::new();
     let gates = Gates {
         review: &review,
         min_months_monitored: 6,
+        supports: &supports,
     };
     let _ = read_form("研判表.xlsx", &grids, "2020-03", &statuses, &gates, &signed);
 });

@@ -716,13 +716,14 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
                 (8, 8, 8, 8),
             ];
             let _ = spans;
-            // Row 1: 户主 | name | 身份证号 | id | 家庭人口 | n | 监测类型 | class
-            ws.write_string_with_format(row, 0, pairs[0].0, &st.label)?;
-            put(ws, row, 1, 2, &pairs[0].1, &st.text)?;
+            // 户编号 first: the page is read back by `monitor decide`.
+            let support = ctx.support_of(&h.id).cloned().unwrap_or_default();
+            ws.write_string_with_format(row, 0, "户编号", &st.label)?;
+            put(ws, row, 1, 2, &h.id, &st.text)?;
             ws.write_string_with_format(
                 row,
                 3,
-                format!("{}：{}", pairs[1].0, pairs[1].1),
+                format!("{}：{}", pairs[0].0, pairs[0].1),
                 &st.text,
             )?;
             ws.write_string_with_format(row, 4, pairs[2].0, &st.label)?;
@@ -734,27 +735,51 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
             put(ws, row, 1, 3, &r.a.causes().join("、"), &st.wrap)?;
             ws.write_string_with_format(row, 4, "识别时间", &st.label)?;
             ws.write_string_with_format(row, 5, r.since(), &st.center)?;
-            ws.write_string_with_format(row, 6, "帮扶责任人", &st.label)?;
-            put(ws, row, 7, 8, "", &st.text)?;
+            put(
+                ws,
+                row,
+                6,
+                8,
+                &format!("{}：{}", pairs[1].0, pairs[1].1),
+                &st.text,
+            )?;
             row += 1;
-            for (c, t) in [
-                "序号",
-                "针对风险",
-                "措施类别",
-                "具体措施（建议，据实修改）",
-                "责任单位",
-                "责任人",
-                "落实时限",
-                "金额(元)",
-                "预期成效",
-            ]
-            .iter()
-            .enumerate()
-            {
+            ws.write_string_with_format(row, 0, "帮扶责任人", &st.label)?;
+            put(ws, row, 1, 2, &support.helper, &st.text)?;
+            ws.write_string_with_format(row, 3, "联系电话", &st.label)?;
+            put(ws, row, 4, 5, &support.phone, &st.text)?;
+            put(ws, row, 6, 8, &support.summary(), &st.text)?;
+            row += 1;
+            for (c, t) in crate::measures::COLUMNS.iter().enumerate() {
                 ws.write_string_with_format(row, c as u16, *t, &st.header)?;
             }
             row += 1;
             let mut n = 0;
+            // Measures on record first, then suggestions, then blank rows.
+            for m in &support.measures {
+                n += 1;
+                ws.write_number_with_format(row, 0, n as f64, &st.int)?;
+                let cells: [&str; 8] = [
+                    &m.cause,
+                    &m.category,
+                    &m.detail,
+                    &m.unit,
+                    &m.person,
+                    m.done.as_deref().unwrap_or(""),
+                    m.amount.as_deref().unwrap_or(""),
+                    &m.effect,
+                ];
+                for (c, v) in cells.iter().enumerate() {
+                    ws.write_string_with_format(row, c as u16 + 1, *v, &st.wrap)?;
+                }
+                ws.set_row_height(row, wrapped_height(&m.detail, 50.0, 30.0))?;
+                row += 1;
+            }
+            let recorded: Vec<&str> = support
+                .measures
+                .iter()
+                .map(|m| m.category.as_str())
+                .collect();
             for cause in r.a.causes() {
                 let mut found: Vec<&crate::rules::Measure> = ctx
                     .rs
@@ -765,24 +790,15 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
                 if found.is_empty() {
                     found = ctx.rs.measures.iter().filter(|m| m.cause == "*").collect();
                 }
-                let items: Vec<(String, String)> = if found.is_empty() {
-                    vec![(String::new(), String::new())]
-                } else {
-                    found
-                        .iter()
-                        .map(|m| {
-                            (
-                                m.category.clone(),
-                                format!("{}（依据：{}）", m.suggestion, m.citation.clause),
-                            )
-                        })
-                        .collect()
-                };
-                for (cat, text) in items {
+                for m in found
+                    .iter()
+                    .filter(|m| !recorded.contains(&m.category.as_str()))
+                {
+                    let text = format!("{}（依据：{}）", m.suggestion, m.citation.clause);
                     n += 1;
                     ws.write_number_with_format(row, 0, n as f64, &st.int)?;
                     ws.write_string_with_format(row, 1, &cause, &st.wrap)?;
-                    ws.write_string_with_format(row, 2, &cat, &st.center)?;
+                    ws.write_string_with_format(row, 2, &m.category, &st.center)?;
                     ws.write_string_with_format(row, 3, &text, &st.wrap)?;
                     for c in 4..=8 {
                         ws.write_string_with_format(row, c, "", &st.text)?;
@@ -791,8 +807,17 @@ pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<
                     row += 1;
                 }
             }
+            for _ in 0..3 {
+                n += 1;
+                ws.write_number_with_format(row, 0, n as f64, &st.int)?;
+                for c in 1..=8 {
+                    ws.write_string_with_format(row, c, "", &st.text)?;
+                }
+                ws.set_row_height(row, 24.0)?;
+                row += 1;
+            }
             row += 1;
-            put(ws, row, 0, 8, "帮扶责任人（签字）：                    村委会（盖章）：                    乡镇审核（盖章）：                    日期：     年   月   日", &st.sign)?;
+            put(ws, row, 0, 8, "帮扶责任人签字：                    村委会（盖章）：                    乡镇审核（盖章）：                    日期：     年   月   日", &st.sign)?;
             ws.set_row_height(row, 30)?;
             Ok(row + 2)
         },
@@ -979,7 +1004,19 @@ pub fn write_review(
                 ws.write_string_with_format(row, c, yes_no(v), &st.center)
                     .map_err(&e)?;
             }
-            for c in 20..=last {
+            let mut done = ctx
+                .support_of(&h.id)
+                .map(|s| s.summary())
+                .unwrap_or_default();
+            if r.st.status.monitored()
+                && r.a.at_risk()
+                && ctx.support_of(&h.id).is_some_and(|s| s.any_done())
+            {
+                done.push_str("；措施落实后本月仍触发预警");
+            }
+            ws.write_string_with_format(row, 20, &done, &st.wrap)
+                .map_err(&e)?;
+            for c in 21..=last {
                 ws.write_string_with_format(row, c, "", &st.text)
                     .map_err(&e)?;
             }

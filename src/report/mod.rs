@@ -51,6 +51,8 @@ pub struct ReportCtx<'a> {
     pub month: NaiveDate,
     members: HashMap<&'a str, Vec<&'a Member>>,
     expenses: HashMap<&'a str, Vec<&'a Expense>>,
+    /// Measures and 帮扶责任人 on record as of the month (附件4 read back).
+    pub supports: HashMap<String, crate::measures::Support>,
 }
 
 impl<'a> ReportCtx<'a> {
@@ -73,7 +75,12 @@ impl<'a> ReportCtx<'a> {
             month,
             members: m,
             expenses: e,
+            supports: HashMap::new(),
         }
+    }
+
+    pub fn support_of(&self, hh_id: &str) -> Option<&crate::measures::Support> {
+        self.supports.get(hh_id)
     }
 
     pub fn members_of(&self, hh_id: &str) -> &[&'a Member] {

@@ -428,6 +428,65 @@ impl Ws {
     }
 }
 
+impl Ws {
+    /// Fill a produced 附件4 the way a township would: the household's
+    /// 帮扶责任人 and one measure in the first empty row of its table.
+    pub fn fill_measures(
+        &self,
+        src: &Path,
+        dst: &str,
+        id: &str,
+        helper: (&str, &str),
+        measure: [&str; 5],
+    ) -> PathBuf {
+        let p = self.path(dst);
+        let mut wb = Workbook::new();
+        for name in sheet_names(src) {
+            let rows = sheet(src, &name);
+            let ws = wb.add_worksheet();
+            ws.set_name(&name).unwrap();
+            let mut mine = false;
+            let mut header: Option<Vec<String>> = None;
+            let mut filled = false;
+            for (r, row) in rows.iter().enumerate() {
+                let mut cells: Vec<String> = row.iter().map(text).collect();
+                if let Some(i) = cells.iter().position(|c| c == "户编号") {
+                    mine = cells.get(i + 1).is_some_and(|c| c == id);
+                    header = None;
+                }
+                if mine && cells.first().is_some_and(|c| c == "帮扶责任人") {
+                    cells.resize(cells.len().max(5), String::new());
+                    cells[1] = helper.0.to_string();
+                    cells[4] = helper.1.to_string();
+                }
+                if mine && cells.iter().any(|c| c == "措施类别") {
+                    header = Some(cells.clone());
+                } else if let (true, Some(h), false) = (mine, &header, filled) {
+                    let col = |k: &str| h.iter().position(|c| c.starts_with(k)).unwrap();
+                    if cells.get(col("措施类别")).is_none_or(|c| c.is_empty()) && !cells.is_empty()
+                    {
+                        cells.resize(h.len(), String::new());
+                        for (k, v) in ["措施类别", "具体措施", "责任单位", "责任人", "落实时间"]
+                            .iter()
+                            .zip(measure)
+                        {
+                            cells[col(k)] = v.to_string();
+                        }
+                        filled = true;
+                    }
+                }
+                for (c, v) in cells.iter().enumerate() {
+                    if !v.is_empty() {
+                        ws.write_string(r as u32, c as u16, v).unwrap();
+                    }
+                }
+            }
+        }
+        wb.save(&p).unwrap();
+        p
+    }
+}
+
 /// monitoring_status of each listed household in a summary.json.
 pub fn statuses(js: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
     js["households"]

@@ -156,6 +156,10 @@ pub struct Review {
     /// worse by more than this share (0.10 = 10%).
     #[serde(default = "default_margin")]
     pub decline_margin: Decimal,
+    /// Days after 纳入 within which a 监测户 should have a measure (the
+    /// 汇总 lists those past it); documents set none, 30 by default.
+    #[serde(default = "default_measure_days")]
+    pub measure_days: u32,
     #[serde(default)]
     pub calendar: Calendar,
     #[serde(default)]
@@ -168,6 +172,10 @@ fn default_margin() -> Decimal {
     Decimal::new(10, 2)
 }
 
+fn default_measure_days() -> u32 {
+    30
+}
+
 impl Default for Review {
     fn default() -> Self {
         Review {
@@ -175,6 +183,7 @@ impl Default for Review {
             eliminate_requires: Vec::new(),
             min_notice_days: None,
             decline_margin: default_margin(),
+            measure_days: default_measure_days(),
             calendar: Calendar::default(),
             notes: String::new(),
             citation: None,

@@ -469,3 +469,95 @@ fn the_public_notice_is_masked_and_the_township_report_is_this_months() {
         "not cumulative"
     );
 }
+
+#[test]
+fn measures_are_read_back_checked_and_counted() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster(
+        "2020-03",
+        &[
+            hh("A", "脱贫户", 2, 2, 6000.0),
+            hh("B", "脱贫户", 2, 2, 6000.0),
+        ],
+    );
+    ws.month("2020-03");
+    let out = ws.path("out/2020-03");
+    let m4 = out.join("附件4 致贫返贫风险户帮扶措施表.xlsx");
+    let bad = ws.fill_measures(
+        &m4,
+        "bad.xlsx",
+        "A",
+        ("李", "13700001111"),
+        ["就业促进", "公益性岗位", "镇人社所", "王", "下个月"],
+    );
+    let o = decide(&ws, "2020-03", &bad);
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.xlsx")
+            && err.contains("行")
+            && err.contains("列")
+            && err.contains("下个月"),
+        "{err}"
+    );
+    assert!(err.contains("未记录任何内容"), "{err}");
+    let good = ws.fill_measures(
+        &m4,
+        "good.xlsx",
+        "A",
+        ("李", "13700001111"),
+        ["就业促进", "公益性岗位", "镇人社所", "王", "2020-03-20"],
+    );
+    let review = ws.fill_review(
+        &out.join(R5),
+        "r.xlsx",
+        &[("A", "纳入监测", ""), ("B", "纳入监测", "")],
+    );
+    let o = ws.run(&[
+        "decide",
+        "--month",
+        "2020-03",
+        good.to_str().unwrap(),
+        review.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The next month's 附件4 carries the measure; the 汇总 counts it.
+    ws.roster(
+        "2020-04",
+        &[
+            hh("A", "脱贫户", 2, 2, 6000.0),
+            hh("B", "脱贫户", 2, 2, 30000.0),
+        ],
+    );
+    ws.month("2020-04");
+    let april = ws.path("out/2020-04/附件4 致贫返贫风险户帮扶措施表.xlsx");
+    let cells: Vec<String> = sheet_names(&april)
+        .iter()
+        .flat_map(|n| {
+            sheet(&april, n)
+                .iter()
+                .flatten()
+                .map(text)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        cells.contains(&"公益性岗位".to_string()) && cells.contains(&"2020-03-20".to_string()),
+        "{cells:?}"
+    );
+    let sum = sheet(&ws.path("out/2020-04/风险户台账.xlsx"), "汇总");
+    let start = sum
+        .iter()
+        .position(|r| text(&r[0]).starts_with("帮扶措施落实情况"))
+        .expect("measures table");
+    let town = sum[start..].iter().find(|r| text(&r[0]) == "东乡").unwrap();
+    // Two 监测户, one with a measure carried out (50%), and A still triggers.
+    assert_eq!(
+        (num(&town[1]), num(&town[2]), num(&town[3]), num(&town[5])),
+        (2.0, 1.0, 50.0, 1.0)
+    );
+    let (rows, by_id) = ledger_rows(&ws.path("out/2020-04/风险户台账.xlsx"));
+    assert_eq!(text(&by_id["A"][col(&rows, 1, "帮扶责任人")]), "李");
+}

@@ -55,6 +55,8 @@ pub const LEDGER_HEADERS: &[&str] = &[
     "预警依据",
     "消除时间",
     "消除方式",
+    "已落实措施",
+    "帮扶责任人",
 ];
 
 /// Everything the ledger workbook shows.
@@ -173,7 +175,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             heads: LEDGER_HEADERS,
             widths: &[
                 5.0, 15.0, 8.0, 19.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0,
-                12.0, 44.0, 8.0, 9.0,
+                12.0, 44.0, 8.0, 9.0, 16.0, 10.0,
             ],
             empty: "本月没有监测户",
             landscape: true,
@@ -212,6 +214,16 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 Out::Wrap(basis),
                 Out::Text(r.st.eliminated.as_deref().unwrap_or("")),
                 Out::Text(r.st.method.as_deref().unwrap_or("")),
+                Out::Wrap(
+                    ctx.support_of(&h.id)
+                        .map(|s| s.summary())
+                        .unwrap_or_default(),
+                ),
+                Out::Owned(
+                    ctx.support_of(&h.id)
+                        .map(|s| s.helper.clone())
+                        .unwrap_or_default(),
+                ),
             ]
         }),
     )?;
@@ -552,6 +564,90 @@ fn write_change_totals(
     Ok(())
 }
 
+/// 一帮扶 per 乡镇: measures carried out among the 监测户, those still
+/// without any measure past the rule file's days, and those still
+/// triggering after measures (000 三（二）5 次月审核评估帮扶措施实效).
+fn measures_table(
+    ws: &mut Worksheet,
+    ctx: &ReportCtx,
+    rows: &[&RiskRow],
+    mut row: u32,
+    st: &Styles,
+) -> Result<u32, XlsxError> {
+    let days = ctx.rs.review.measure_days;
+    let end = crate::normalize::month_end(ctx.month);
+    ws.merge_range(
+        row,
+        0,
+        row,
+        5,
+        &format!("帮扶措施落实情况（监测户；纳入 {days} 天后仍无措施的列为“超期无措施”）"),
+        &st.subtitle,
+    )?;
+    row += 1;
+    let heads = [
+        "乡镇",
+        "监测户(户)",
+        "已落实措施(户)",
+        "措施落实率%",
+        "超期无措施(户)",
+        "措施后仍触发(户)",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, *h, &st.header)?;
+    }
+    row += 1;
+    let mut towns: BTreeMap<&str, [u32; 4]> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.st.status.monitored()) {
+        let s = ctx.support_of(&r.h.id);
+        let done = s.is_some_and(|s| s.any_done());
+        let since =
+            r.st.identified
+                .as_deref()
+                .and_then(|m| crate::normalize::parse_month_arg(m).ok());
+        let overdue = s.is_none_or(|s| s.measures.is_empty())
+            && since.is_some_and(|d| (end - d).num_days() >= i64::from(days));
+        let t = towns.entry(r.h.township.as_str()).or_default();
+        t[0] += 1;
+        t[1] += u32::from(done);
+        t[2] += u32::from(overdue);
+        t[3] += u32::from(done && r.a.at_risk());
+    }
+    let mut total = [0u32; 4];
+    for (town, v) in towns
+        .iter()
+        .map(|(t, v)| (*t, *v))
+        .chain(std::iter::once(("合计", [0; 4])))
+    {
+        let v = if town == "合计" { total } else { v };
+        ws.write_string_with_format(
+            row,
+            0,
+            town,
+            if town == "合计" {
+                &st.label
+            } else {
+                &st.text
+            },
+        )?;
+        ws.write_number_with_format(row, 1, f64::from(v[0]), &st.int)?;
+        ws.write_number_with_format(row, 2, f64::from(v[1]), &st.int)?;
+        let rate = if v[0] == 0 {
+            0.0
+        } else {
+            money_f64(Decimal::from(v[1]) * Decimal::ONE_HUNDRED / Decimal::from(v[0]))
+        };
+        ws.write_number_with_format(row, 3, rate, &st.money)?;
+        ws.write_number_with_format(row, 4, f64::from(v[2]), &st.int)?;
+        ws.write_number_with_format(row, 5, f64::from(v[3]), &st.int)?;
+        for (t, n) in total.iter_mut().zip(v) {
+            *t += n;
+        }
+        row += 1;
+    }
+    Ok(row + 1)
+}
+
 /// One 主要风险类型 per household, 户/人/户占%/人占% adding up to the total
 /// (勐海 海发〔2018〕18号 二、（一）1 layout).
 fn primary_cause_table(
@@ -785,6 +881,7 @@ fn write_summary(
     write_line(ws, "合计", &rows, row, &st.label)?;
     row += 2;
 
+    row = measures_table(ws, ctx, &rows, row, st)?;
     row = primary_cause_table(ws, ctx, &rows, row, st)?;
     row = year_table(ws, ctx, d.years, row, st)?;
 

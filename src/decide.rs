@@ -255,6 +255,7 @@ pub fn decide(
         )?;
         warnings.append(&mut form.warnings);
         decisions.append(&mut form.decisions);
+        tx.record_proposals(&month, &form.proposals, by, &now, name)?;
     }
     for d in decisions.iter_mut().filter(|d| d.decision == "不纳入") {
         let e = tx.evidence(&month, &d.hh_id)?;
@@ -289,6 +290,9 @@ pub struct Signed<'a> {
 /// What a filled 研判表 says, checked row by row.
 pub struct Form {
     pub decisions: Vec<Decision>,
+    /// Rows with 村级评议 (and 公示) filled but no conclusion yet: the
+    /// households a village proposes (拟纳入/拟消除), for the 公示.
+    pub proposals: Vec<(String, Levels)>,
     pub warnings: Vec<String>,
 }
 
@@ -334,14 +338,29 @@ pub fn read_form(
     }
     let mut errors: Vec<String> = Vec::new();
     let mut seen: HashMap<String, (String, String)> = HashMap::new();
+    let mut proposals: Vec<(String, Levels)> = Vec::new();
     let mut decisions = Vec::new();
     for t in &tables {
         for (row_no, row) in t.iter() {
             let value = t.cell(row, "研判结论").text();
+            let at = |key: &str| t.loc(row_no, Some(key)).to_string();
             if value.is_empty() {
+                // Reviewed by the village, not yet decided: a proposal.
+                if !t.cell(row, "村级评议结果").is_empty() {
+                    if let Ok(Some(id)) = parse_ident(t.cell(row, "户编号")) {
+                        if statuses.get(&id).is_some_and(|o| o.status.under_review()) {
+                            let levels = Levels::read(t, row_no, row, &[], None, &mut errors);
+                            proposals.push((id, levels));
+                        } else {
+                            errors.push(format!(
+                                "{}：户编号 {id} 不在 {month} 的研判范围内",
+                                at("户编号")
+                            ));
+                        }
+                    }
+                }
                 continue;
             }
-            let at = |key: &str| t.loc(row_no, Some(key)).to_string();
             let id = match parse_ident(t.cell(row, "户编号")) {
                 Ok(Some(id)) => id,
                 Ok(None) => {
@@ -493,15 +512,16 @@ pub fn read_form(
             ),
         ));
     }
-    if decisions.is_empty() {
+    if decisions.is_empty() && proposals.is_empty() {
         return Err(MonitorError::input(
             Location::file(file.to_string()),
-            "研判表中没有填写任何研判结论",
+            "研判表中没有填写任何研判结论或村级评议",
         ));
     }
 
     Ok(Form {
         decisions,
+        proposals,
         warnings,
     })
 }

@@ -720,6 +720,10 @@ const ADDED_TABLES: &str = "CREATE TABLE IF NOT EXISTS counted_expenses(
 CREATE TABLE IF NOT EXISTS month_expenses(
     month TEXT NOT NULL, hh_id TEXT NOT NULL, key TEXT NOT NULL,
     PRIMARY KEY(month, hh_id, key));
+CREATE TABLE IF NOT EXISTS proposals(
+    month TEXT NOT NULL, hh_id TEXT NOT NULL, levels TEXT NOT NULL,
+    recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY(month, hh_id));
 CREATE TABLE IF NOT EXISTS supports(
     month TEXT NOT NULL, hh_id TEXT NOT NULL, data TEXT NOT NULL,
     recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL, source TEXT NOT NULL,
@@ -1116,6 +1120,52 @@ impl Tx<'_> {
             changed += 1;
         }
         Ok(changed)
+    }
+
+    /// Record households a village reviewed and put on 公示 (no conclusion
+    /// yet); the same row again changes nothing.
+    pub fn record_proposals(
+        &self,
+        month: &str,
+        proposals: &[(String, crate::decide::Levels)],
+        by: &str,
+        at: &str,
+        source: &str,
+    ) -> Result<()> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut st = q!(self, self.tx.prepare_cached(
+            "INSERT INTO proposals(month, hh_id, levels, recorded_by, recorded_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(month, hh_id) DO UPDATE SET levels = excluded.levels, recorded_by = excluded.recorded_by,
+               recorded_at = excluded.recorded_at, source = excluded.source WHERE levels <> excluded.levels"
+        ))?;
+        for (id, l) in proposals {
+            let levels = serde_json::to_string(l).unwrap_or_default();
+            q!(self, st.execute(params![month, id, levels, by, at, source]))?;
+        }
+        Ok(())
+    }
+
+    /// The month's proposals (村级评议 recorded, no conclusion yet).
+    pub fn proposals(&self, month: &str) -> Result<HashMap<String, crate::decide::Levels>> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut st = q!(
+            self,
+            self.tx
+                .prepare("SELECT hh_id, levels FROM proposals WHERE month = ?1")
+        )?;
+        let rows = q!(
+            self,
+            st.query_map(params![month], |r| Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            )))
+        )?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, l) = q!(self, row)?;
+            out.insert(id, serde_json::from_str(&l).unwrap_or_default());
+        }
+        Ok(out)
     }
 
     /// Each household's measures as of `month` (its latest record up to it).

@@ -160,6 +160,10 @@ pub struct Review {
     /// 汇总 lists those past it); documents set none, 30 by default.
     #[serde(default = "default_measure_days")]
     pub measure_days: u32,
+    /// Characters of an ID number a public list shows: first and last
+    /// (532504********0854 for [6, 4]); the rest is masked.
+    #[serde(default = "default_id_mask")]
+    pub id_mask: [usize; 2],
     #[serde(default)]
     pub calendar: Calendar,
     #[serde(default)]
@@ -176,6 +180,10 @@ fn default_measure_days() -> u32 {
     30
 }
 
+fn default_id_mask() -> [usize; 2] {
+    [6, 4]
+}
+
 impl Default for Review {
     fn default() -> Self {
         Review {
@@ -184,6 +192,7 @@ impl Default for Review {
             min_notice_days: None,
             decline_margin: default_margin(),
             measure_days: default_measure_days(),
+            id_mask: default_id_mask(),
             calendar: Calendar::default(),
             notes: String::new(),
             citation: None,
@@ -809,6 +818,11 @@ impl RuleSet {
             .find(|x| !LEVELS.contains(&x.as_str()))
         {
             return Err(err(format!("[review] 中的“{x}”不是 {}", LEVELS.join("、"))));
+        }
+        if r.id_mask[0] + r.id_mask[1] > 10 {
+            return Err(err(
+                "[review] id_mask 最多显示 10 位（如 [6, 4]），其余必须隐去".into(),
+            ));
         }
         if r.decline_margin < Decimal::ZERO || r.decline_margin > Decimal::ONE {
             return Err(err("[review] decline_margin 应在 0 与 1 之间".into()));

@@ -498,6 +498,7 @@ pub(crate) fn month_in(
         rs.statistics.county_income_growth,
     );
     let overrides = override_lines(&own);
+    let proposals = tx.proposals(&month_key)?;
     let mut issues = issues_with_unassessed(&data, &assessments);
     let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
     if let Some(w) = &jump {
@@ -517,7 +518,7 @@ pub(crate) fn month_in(
         tmp.path(),
         &ctx,
         &rows,
-        (&own, &plan.public),
+        (&own, &proposals, &plan.public),
         &ledger::LedgerData {
             rows: &rows,
             poor: &poor,
@@ -796,8 +797,9 @@ fn write_outputs(
     dir: &Path,
     ctx: &ReportCtx,
     rows: &[RiskRow],
-    (own, public): (
+    (own, proposals, public): (
         &std::collections::HashMap<String, history::Decision>,
+        &std::collections::HashMap<String, crate::decide::Levels>,
         &crate::report::public::PublicSettings,
     ),
     ledger_data: &ledger::LedgerData,
@@ -833,7 +835,16 @@ fn write_outputs(
         Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
         Box::new(|| annex::write_application(ctx, &new_returning, true, &dir.join(&f1))),
         Box::new(|| annex::write_application(ctx, &new_others, false, &dir.join(&f2))),
-        Box::new(|| public::write_notice(ctx, rows, own, public, &dir.join(public::FILE_NOTICE))),
+        Box::new(|| {
+            public::write_notice(
+                ctx,
+                rows,
+                own,
+                proposals,
+                public,
+                &dir.join(public::FILE_NOTICE),
+            )
+        }),
         Box::new(|| public::write_town_report(ctx, rows, own, &dir.join(public::FILE_TOWN_REPORT))),
     ];
     run_parallel(jobs)?;

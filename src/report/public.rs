@@ -69,12 +69,14 @@ pub struct PublicSettings {
     pub contact: Option<String>,
 }
 
-/// The 公告 of the month: households confirmed 纳入监测 (新纳入) and those
-/// decided 风险消除 on this month's 研判表, one sheet per 村.
+/// The 公示/公告 of the month, one sheet per 村: households a village
+/// reviewed and proposes (拟纳入/拟消除, 公示 with its dates), then those
+/// confirmed 纳入监测 (新纳入) or decided 风险消除 (公告).
 pub fn write_notice(
     ctx: &ReportCtx,
     rows: &[RiskRow],
     own: &std::collections::HashMap<String, Decision>,
+    proposals: &std::collections::HashMap<String, crate::decide::Levels>,
     settings: &PublicSettings,
     path: &Path,
 ) -> Result<()> {
@@ -86,9 +88,18 @@ pub fn write_notice(
         Vec<(&RiskRow, &'static str)>,
     > = Default::default();
     for r in rows {
-        let kind = match (r.st.status, own.get(&r.h.id).map(|d| d.decision.as_str())) {
-            (Status::NewlyIncluded, _) => "纳入监测",
-            (_, Some("风险消除")) => "风险消除",
+        let proposed = proposals
+            .get(&r.h.id)
+            .filter(|_| !own.contains_key(&r.h.id));
+        let kind = match (
+            r.st.status,
+            own.get(&r.h.id).map(|d| d.decision.as_str()),
+            proposed,
+        ) {
+            (Status::NewlyIncluded, _, _) => "公告：纳入监测",
+            (_, Some("风险消除"), _) => "公告：风险消除",
+            (s, None, Some(_)) if s.pending() => "公示：拟纳入监测",
+            (s, None, Some(_)) if s.monitored() => "公示：拟风险消除",
             _ => continue,
         };
         by_village
@@ -105,9 +116,11 @@ pub fn write_notice(
         "监测类型",
         "风险类型/消除方式",
         "帮扶措施类别",
-        "公告类别",
+        "类别",
+        "公示期",
     ];
-    let widths = [5.0, 9.0, 21.0, 8.0, 6.0, 11.0, 18.0, 22.0, 9.0];
+    let widths = [5.0, 9.0, 21.0, 8.0, 6.0, 11.0, 18.0, 20.0, 15.0, 12.0];
+    let [head, tail] = ctx.rs.review.id_mask;
     let mut used = Vec::new();
     if by_village.is_empty() {
         by_village.insert(("本月".into(), "无公告".into()), Vec::new());
@@ -133,7 +146,12 @@ pub fn write_notice(
         let mut row = 2u32;
         for (i, (r, kind)) in list.iter().enumerate() {
             let causes = r.a.causes();
-            let cause_or_method = if *kind == "风险消除" {
+            let notice = proposals
+                .get(&r.h.id)
+                .and_then(|l| l.notice.as_ref())
+                .map(|(a, b)| format!("{a}至{b}"))
+                .unwrap_or_default();
+            let cause_or_method = if *kind == "公告：风险消除" {
                 own.get(&r.h.id)
                     .and_then(|d| d.method.clone())
                     .unwrap_or_default()
@@ -143,13 +161,14 @@ pub fn write_notice(
             let cells = [
                 (i + 1).to_string(),
                 r.h.head_name.clone(),
-                mask_id(&r.h.id_no, 6, 4),
+                mask_id(&r.h.id_no, head, tail),
                 r.h.group.clone(),
                 r.h.size.to_string(),
                 r.class.to_string(),
                 cause_or_method,
                 measure_categories(ctx.rs, &causes),
                 kind.to_string(),
+                notice,
             ];
             for (c, v) in cells.iter().enumerate() {
                 ws.write_string_with_format(row, c as u16, v, &st.center)
@@ -172,7 +191,9 @@ pub fn write_notice(
             0,
             row + 1,
             last,
-            &format!("以上名单经村级评议、乡镇审核和县级审定。{contact}"),
+            &format!(
+                "“公示”为经村级评议、待审定的户；“公告”为已经乡镇审核、县级审定的户。{contact}"
+            ),
             &st.note,
         )
         .map_err(&e)?;

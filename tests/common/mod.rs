@@ -317,9 +317,10 @@ impl Ws {
     pub fn history_workspace(&self, stable: u32) {
         let rules = std::fs::read_to_string(repo().join("rules/mile-2020.toml"))
             .unwrap()
+            .replace("stable_months = 6", &format!("stable_months = {stable}"))
             .replace(
-                "stable_months = 6",
-                &format!("stable_months = {stable}\nmin_months_monitored = {stable}"),
+                "min_months_monitored = 6",
+                &format!("min_months_monitored = {stable}"),
             )
             // The test roster has 工资性收入 only; a county declares that.
             .replace(

@@ -1147,38 +1147,30 @@ impl Tx<'_> {
 
     /// The month's proposals (村级评议 recorded, no conclusion yet).
     pub fn proposals(&self, month: &str) -> Result<HashMap<String, crate::decide::Levels>> {
-        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
-        let mut st = q!(
-            self,
-            self.tx
-                .prepare("SELECT hh_id, levels FROM proposals WHERE month = ?1")
-        )?;
-        let rows = q!(
-            self,
-            st.query_map(params![month], |r| Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?
-            )))
-        )?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (id, l) = q!(self, row)?;
-            out.insert(id, serde_json::from_str(&l).unwrap_or_default());
-        }
-        Ok(out)
+        self.json_by_household(
+            "SELECT hh_id, levels FROM proposals WHERE month = ?1",
+            month,
+        )
     }
 
     /// Each household's measures as of `month` (its latest record up to it).
     pub fn supports(&self, month: &str) -> Result<HashMap<String, crate::measures::Support>> {
-        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
-        let mut st = q!(
-            self,
-            self.tx.prepare(
-                "SELECT s.hh_id, s.data FROM supports s
+        self.json_by_household(
+            "SELECT s.hh_id, s.data FROM supports s
              JOIN (SELECT hh_id, MAX(month) AS m FROM supports WHERE month <= ?1 GROUP BY hh_id) l
-               ON l.hh_id = s.hh_id AND l.m = s.month"
-            )
-        )?;
+               ON l.hh_id = s.hh_id AND l.m = s.month",
+            month,
+        )
+    }
+
+    /// Rows of (户编号, JSON) for `month`, parsed.
+    fn json_by_household<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        sql: &str,
+        month: &str,
+    ) -> Result<HashMap<String, T>> {
+        q!(self, self.tx.execute_batch(ADDED_TABLES))?;
+        let mut st = q!(self, self.tx.prepare(sql))?;
         let rows = q!(
             self,
             st.query_map(params![month], |r| Ok((
@@ -1188,8 +1180,8 @@ impl Tx<'_> {
         )?;
         let mut out = HashMap::new();
         for row in rows {
-            let (id, data) = q!(self, row)?;
-            out.insert(id, serde_json::from_str(&data).unwrap_or_default());
+            let (id, json) = q!(self, row)?;
+            out.insert(id, serde_json::from_str(&json).unwrap_or_default());
         }
         Ok(out)
     }

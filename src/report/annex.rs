@@ -673,7 +673,7 @@ pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()
 /// measure categories per cause from the rule file, blanks for the
 /// responsible unit, person and deadline.
 pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
-    let widths = [5.0, 14.0, 12.0, 50.0, 14.0, 10.0, 11.0, 10.0, 16.0];
+    let widths = [10.0, 14.0, 12.0, 46.0, 14.0, 10.0, 11.0, 10.0, 16.0];
     per_household(
         ctx,
         rows,

@@ -332,6 +332,91 @@ fn check_xls_extent(bytes: &[u8], shown: &str) -> Result<()> {
     }
 }
 
+/// Refuse an ODS whose cells are spread far apart (the reader builds each
+/// sheet as a full grid), by walking content.xml's rows and cells with
+/// their repeat counts before the reader does.
+fn check_ods_extent(bytes: &[u8], shown: &str) -> Result<()> {
+    let Ok(mut z) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut xml = String::new();
+    let read = z
+        .by_name("content.xml")
+        .ok()
+        .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut xml).ok());
+    if read.is_none() {
+        return Ok(());
+    }
+    match ods_excess(&xml) {
+        (excess, (r, c)) if excess > XLS_SPARSE_BUDGET => Err(MonitorError::input(
+            Location {
+                file: shown.to_string(),
+                sheet: None,
+                row: Some(r.saturating_add(1)),
+                col: Some(c),
+            },
+            "ODS文件中有远离表格数据的单元格（最远到所示的行、列），读取它需要过多内存；请删除这些单元格，或另存为xlsx后再运行",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Over the tables of an ODS content.xml: the empty cells inside each
+/// table's bounding box of cells with content, and the farthest row and
+/// column with content.
+fn ods_excess(xml: &str) -> (u64, (u32, u32)) {
+    fn repeat(tag: &str, attr: &str) -> u64 {
+        tag.find(attr)
+            .and_then(|i| tag[i + attr.len()..].split('"').nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+    let (mut total, mut far) = (0u64, (0u32, 0u32));
+    let (mut row, mut col, mut rep) = (0u64, 0u64, 1u64);
+    let (mut max_row, mut max_col, mut cells, mut any) = (0u64, 0u64, 0u64, false);
+    let mut finish = |max_row: u64, max_col: u64, cells: u64, any: bool| {
+        if any {
+            total += ((max_row + 1) * (max_col + 1)).saturating_sub(cells);
+        }
+    };
+    for tag in xml.split('<').skip(1) {
+        let tag = tag.split('>').next().unwrap_or("");
+        let name = tag
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or("");
+        match name {
+            "table:table" => {
+                finish(max_row, max_col, cells, any);
+                (row, max_row, max_col, cells, any) = (0, 0, 0, 0, false);
+            }
+            "table:table-row" => {
+                rep = repeat(tag, "table:number-rows-repeated=");
+                col = 0;
+            }
+            "" if tag.starts_with("/table:table-row") => row = row.saturating_add(rep),
+            "table:table-cell" | "table:covered-table-cell" => {
+                let crep = repeat(tag, "table:number-columns-repeated=");
+                let content = tag.contains("office:value-type") || !tag.ends_with('/');
+                if content && name == "table:table-cell" {
+                    any = true;
+                    max_row = max_row.max(row + rep - 1);
+                    max_col = max_col.max(col + crep - 1);
+                    cells = cells.saturating_add(crep.saturating_mul(rep));
+                    far = (
+                        far.0.max((row + rep - 1) as u32),
+                        far.1.max((col + crep - 1) as u32),
+                    );
+                }
+                col = col.saturating_add(crep);
+            }
+            _ => {}
+        }
+    }
+    finish(max_row, max_col, cells, any);
+    (total, far)
+}
+
 /// Over the sheets of a BIFF stream: the empty cells inside each sheet's
 /// bounding box, and the farthest row and column seen.
 fn xls_excess(stream: &[u8]) -> Option<(u64, (u32, u32))> {
@@ -399,7 +484,23 @@ fn read_workbook(bytes: &[u8], shown: &str) -> Result<Vec<Grid>> {
         check_xls_extent(bytes, shown)?;
     }
     let cursor = std::io::Cursor::new(bytes);
-    let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| {
+    // An ODS names itself in its first (stored) entry; open it as such so
+    // its own error (too many cells, say) is the one reported.
+    let ods = bytes.len() > 80
+        && bytes[..bytes.len().min(120)]
+            .windows(39)
+            .any(|w| w == b"application/vnd.oasis.opendocument.spre");
+    if ods {
+        check_ods_extent(bytes, shown)?;
+    }
+    let opened = if ods {
+        calamine::open_workbook_from_rs::<calamine::Ods<_>, _>(cursor)
+            .map(Sheets::Ods)
+            .map_err(calamine::Error::Ods)
+    } else {
+        calamine::open_workbook_auto_from_rs(cursor)
+    };
+    let mut wb = opened.map_err(|e| {
         MonitorError::input(
             Location::file(shown),
             format!(
@@ -899,6 +1000,16 @@ mod tests {
         // Each sheet is its own grid: two small sheets are not one big one.
         let two: Vec<u8> = [bof.clone(), number(0, 0), bof, number(60000, 200)].concat();
         assert_eq!(xls_excess(&two).unwrap().0, 0);
+    }
+
+    #[test]
+    fn ods_cells_far_apart_are_measured_before_reading() {
+        let dense = r#"<office:body><table:table table:name="a"><table:table-row><table:table-cell office:value-type="string"><text:p>户编号</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="1"/></table:table-row></table:table>"#;
+        assert_eq!(ods_excess(dense).0, 0);
+        let far = r#"<table:table table:name="a"><table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="999999"><table:table-cell table:number-columns-repeated="1024"/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated="40"/><table:table-cell office:value-type="string"><text:p>y</text:p></table:table-cell></table:table-row></table:table>"#;
+        let (excess, at) = ods_excess(far);
+        assert_eq!(at, (1_000_000, 40));
+        assert!(excess > 40_000_000, "{excess}");
     }
 
     #[test]

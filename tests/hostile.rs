@@ -218,6 +218,33 @@ fn a_legacy_xls_with_cells_far_apart_is_refused_before_it_is_read() {
 }
 
 #[test]
+fn an_ods_with_a_cell_far_away_is_refused_before_it_is_read() {
+    // 10 KB written by LibreOffice, one cell at AO1000003: the ODS reader
+    // would build a grid of 41 million cells (2.6 GB).
+    let ws = Ws::new();
+    let far = repo().join("tests/fixtures/far-cells.ods");
+    let r = rules("mile-2020.toml");
+    let args = [
+        "check",
+        "--month",
+        "2020-03",
+        "--rules",
+        &r,
+        "--households",
+        far.to_str().unwrap(),
+        "-q",
+    ];
+    let o = run_capped(&ws, &args, 1_500_000);
+    documented(&o);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("远离表格数据") && stderr(&o).contains("AO列"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn a_fifo_is_refused_not_waited_on() {
     let ws = Ws::new();
     roster(&ws, vec![plain("H1", 50000.0)]);

@@ -561,3 +561,48 @@ fn measures_are_read_back_checked_and_counted() {
     let (rows, by_id) = ledger_rows(&ws.path("out/2020-04/风险户台账.xlsx"));
     assert_eq!(text(&by_id["A"][col(&rows, 1, "帮扶责任人")]), "李");
 }
+
+#[test]
+fn the_bundled_example_shows_the_cycle() {
+    let ws = Ws::new();
+    let cfg = repo().join("examples/monitor.toml").display().to_string();
+    let base = [
+        "--config",
+        cfg.as_str(),
+        "--out",
+        "out",
+        "--store",
+        "h.sqlite",
+        "-q",
+    ];
+    let with = |first: &[&str]| {
+        let mut a: Vec<&str> = first.to_vec();
+        a.extend_from_slice(&base);
+        ws.run(&a)
+    };
+    assert!(with(&["run", "--month", "2020-03"]).status.success());
+    let form = repo()
+        .join("examples/data/2020-03/研判结论.xlsx")
+        .display()
+        .to_string();
+    let o = with(&[
+        "decide",
+        "--month",
+        "2020-03",
+        form.as_str(),
+        "--by",
+        "示例",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = with(&["run", "--month", "2020-04"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let js = summary(&ws.path("out/2020-04"));
+    let st = statuses(&js);
+    assert_eq!(st["532504000100040"], "持续监测", "confirmed in March");
+    assert!(!st.contains_key("532504000100011"), "不纳入 holds");
+    assert_eq!(js["counts"]["declined"], 1);
+    assert!(
+        st.values().any(|s| s == "预警待研判"),
+        "undecided warnings wait"
+    );
+}

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let grids: Vec<Arc<_>> = grids.into_iter().map(Arc::new).collect();
     let statuses: HashMap<String, Open> = [
-        ("5325040001000010", Status::New, None),
+        ("5325040001000010", Status::Pending, None),
         ("5325040001000011", Status::Continuing, Some("2020-01")),
         ("5325040001000012", Status::SuggestElimination, Some("2019-09")),
         ("A", Status::Eliminated, Some("2019-01")),

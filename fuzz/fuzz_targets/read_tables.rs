@@ -9,7 +9,7 @@ use std::sync::Arc;
 fuzz_target!(|data: &[u8]| {
     if let Ok(grids) = read_grids_bytes(data, "fuzz", None) {
         let grids: Vec<Arc<_>> = grids.into_iter().map(Arc::new).collect();
-        if let Ok(t) = locate(&grids, HOUSEHOLD_SPECS, None) {
+        if let Ok(t) = locate(&grids, &HOUSEHOLD_SPECS, None) {
             for (_, row) in t.iter() {
                 for c in row {
                     let _ = monitor::normalize::parse_amount(c);

@@ -987,10 +987,16 @@ impl Tx<'_> {
 
     /// Decisions recorded on `month`'s own 研判表 (latest per household).
     pub fn own_decisions(&self, month: &str) -> Result<HashMap<String, Decision>> {
+        self.latest_decisions("month = ?1", month)
+    }
+
+    /// The latest decision per household among those matching `filter`
+    /// (an SQL condition on `?1` = `month`).
+    fn latest_decisions(&self, filter: &str, month: &str) -> Result<HashMap<String, Decision>> {
         let mut st = q!(
             self,
             self.tx.prepare(&format!(
-                "SELECT {DECISION_COLS} FROM decisions WHERE month = ?1 ORDER BY id"
+                "SELECT {DECISION_COLS} FROM decisions WHERE {filter} ORDER BY id"
             ))
         )?;
         let rows = q!(self, st.query_map(params![month], decision_row))?;
@@ -1005,18 +1011,7 @@ impl Tx<'_> {
     /// Each household's latest decision before `month` when it is 不纳入:
     /// a standing 不纳入 and what it was based on.
     pub fn declines(&self, month: &str) -> Result<HashMap<String, Decline>> {
-        let mut st = q!(
-            self,
-            self.tx.prepare(&format!(
-                "SELECT {DECISION_COLS} FROM decisions WHERE month < ?1 ORDER BY id"
-            ))
-        )?;
-        let rows = q!(self, st.query_map(params![month], decision_row))?;
-        let mut latest: HashMap<String, Decision> = HashMap::new();
-        for d in rows {
-            let d = q!(self, d)?;
-            latest.insert(d.hh_id.clone(), d);
-        }
+        let latest = self.latest_decisions("month < ?1", month)?;
         Ok(latest
             .into_iter()
             .filter(|(_, d)| d.decision == "不纳入")

@@ -335,3 +335,25 @@ fn the_review_form_cites_the_elimination_period_as_national_practice() {
     assert!(sub.contains("国家防止返贫监测帮扶做法"), "{sub}");
     assert!(sub.contains("三、风险消除"), "{sub}");
 }
+
+#[test]
+fn an_application_names_the_applicant_and_says_yin_once() {
+    let ws = Ws::new();
+    workspace(&ws, "mile-2020.toml", false);
+    ws.roster("2020-03", &[hh("T", "脱贫户", 2, 2, 4000.0)]);
+    ws.month("2020-03");
+    let letters = ws.path("out/2020-03/附件1 脱贫监测户申请书.xlsx");
+    let body = sheet_names(&letters)
+        .iter()
+        .flat_map(|n| flat(&letters, n))
+        .find(|c| c.contains("特申请纳入"))
+        .expect("the letter");
+    assert!(
+        body.contains("本人T") && body.contains("户编号 T"),
+        "{body}"
+    );
+    assert!(
+        body.contains("因收入偏低") && !body.contains("因因"),
+        "{body}"
+    );
+}

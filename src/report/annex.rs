@@ -182,7 +182,7 @@ pub fn write_application(
             row += 1;
             let labour = h.labor.map_or("___".to_string(), |n| n.to_string());
             let pc = r.a.per_capita.map_or("________".to_string(), fmt_money);
-            let causes = r.a.causes().join("、");
+            let causes = because(&r.a.causes());
             let standing = if returning {
                 let year = if h.tuopin_year.is_empty() {
                     "____"
@@ -194,7 +194,10 @@ pub fn write_application(
                 "我家为非建档立卡户，".to_string()
             };
             let body = format!(
-            "　　我家住{}{}{}，家庭人口{}人，其中有劳动力{}人。{}{}至{}家庭人均纯收入{}元。因{}，家庭存在{}，特申请纳入{}，请予核查批准。\n　　本人承诺以上情况属实，同意有关部门查询、核实家庭收入和财产情况。",
+            "　　本人{}（证件号码 {}，户编号 {}），家住{}{}{}，家庭人口{}人，其中有劳动力{}人。{}{}至{}家庭人均纯收入{}元。{}，家庭存在{}，特申请纳入{}，请予核查批准。\n　　本人承诺以上情况属实，同意有关部门查询、核实家庭收入和财产情况。",
+            h.head_name,
+            if h.id_no.is_empty() { "__________________" } else { &h.id_no },
+            h.id,
             h.township,
             h.village,
             h.group,
@@ -209,7 +212,7 @@ pub fn write_application(
             label
         );
             put(ws, row, 0, 5, &body, &st.letter)?;
-            ws.set_row_height(row, wrapped_height(&body, 84.0, 60.0) * 1.3)?;
+            ws.set_row_height(row, wrapped_height(&body, 70.0, 60.0) * 1.4)?;
             row += 2;
             for line in [
                 "申请人（签字/手印）：",
@@ -858,6 +861,26 @@ pub const REVIEW_HEADERS: &[&str] = &[
     "备注",
 ];
 
+/// The causes as a letter says them: “因病、因学” → “因病、因学”, other
+/// causes (收入偏低, 义务教育无保障) get one 因 in front, never two.
+pub fn because(causes: &[String]) -> String {
+    let parts: Vec<String> = causes
+        .iter()
+        .map(|c| {
+            if c.starts_with('因') {
+                c.clone()
+            } else {
+                format!("因{c}")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "因________".to_string()
+    } else {
+        parts.join("、")
+    }
+}
+
 /// Column of 研判结论 in the 研判表 (0-based).
 pub const REVIEW_DECISION_COL: u16 = 21;
 /// Column of 消除方式 (0-based).
@@ -1067,4 +1090,17 @@ pub fn write_review(
         page_setup(ws, true, Some((0, REVIEW_HEADER_ROW))).map_err(&e)?;
     }
     save(&mut wb, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::because;
+
+    #[test]
+    fn one_yin_in_front_of_each_cause() {
+        let c = |v: &[&str]| because(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(c(&["因学", "收入偏低"]), "因学、因收入偏低");
+        assert_eq!(c(&["因意外事故"]), "因意外事故");
+        assert_eq!(c(&[]), "因________");
+    }
 }

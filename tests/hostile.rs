@@ -48,20 +48,25 @@ fn roster(ws: &Ws, rows: Vec<Vec<V>>) {
     ws.xlsx("h.xlsx", "农户", &all, &[]);
 }
 
+/// `check --month 2020-03` on the 弥勒 rules with `households`, then `extra`.
+fn check_args(households: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["check", "--month", "2020-03", "--rules"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(rules("mile-2020.toml"));
+    args.extend(
+        ["--households", households, "-q"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn check(ws: &Ws, extra: &[&str]) -> Output {
-    let r = rules("mile-2020.toml");
-    let mut args = vec![
-        "check",
-        "--month",
-        "2020-03",
-        "--rules",
-        &r,
-        "--households",
-        "h.xlsx",
-        "-q",
-    ];
-    args.extend_from_slice(extra);
-    ws.run(&args)
+    let args = check_args("h.xlsx", extra);
+    ws.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn run(ws: &Ws, extra: &[&str]) -> Output {
@@ -136,7 +141,7 @@ fn a_truncated_legacy_xls_is_reported_as_damaged() {
 
 /// Run with the address space capped: a reader that sizes its grid by the
 /// farthest cell instead of the cells present dies here.
-fn run_capped(ws: &Ws, args: &[&str], kib: u64) -> Output {
+fn run_capped(ws: &Ws, args: &[String], kib: u64) -> Output {
     let script = format!("ulimit -v {kib}; exec \"$0\" \"$@\"");
     Command::new("sh")
         .arg("-c")
@@ -171,17 +176,7 @@ fn a_stray_cell_far_away_costs_one_cell() {
     sh.write_string(1_048_575, 16_383, "x").unwrap(); // XFD1048576
     sh.write_string(499_999, 702, "y").unwrap(); // AAA500000
     wb.save(ws.path("h.xlsx")).unwrap();
-    let r = rules("mile-2020.toml");
-    let args = [
-        "check",
-        "--month",
-        "2020-03",
-        "--rules",
-        &r,
-        "--households",
-        "h.xlsx",
-        "-q",
-    ];
+    let args = check_args("h.xlsx", &[]);
     let o = run_capped(&ws, &args, 1_500_000);
     documented(&o);
     assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
@@ -198,19 +193,7 @@ fn a_legacy_xls_with_cells_far_apart_is_refused_before_it_is_read() {
     let ws = Ws::new();
     roster(&ws, vec![plain("H1", 50000.0)]);
     let far = repo().join("tests/fixtures/far-cells.xls");
-    let r = rules("mile-2020.toml");
-    let args = [
-        "check",
-        "--month",
-        "2020-03",
-        "--rules",
-        &r,
-        "--households",
-        "h.xlsx",
-        "--members",
-        far.to_str().unwrap(),
-        "-q",
-    ];
+    let args = check_args("h.xlsx", &["--members", far.to_str().unwrap()]);
     let o = run_capped(&ws, &args, 1_500_000);
     documented(&o);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
@@ -223,17 +206,7 @@ fn an_ods_with_a_cell_far_away_is_refused_before_it_is_read() {
     // would build a grid of 41 million cells (2.6 GB).
     let ws = Ws::new();
     let far = repo().join("tests/fixtures/far-cells.ods");
-    let r = rules("mile-2020.toml");
-    let args = [
-        "check",
-        "--month",
-        "2020-03",
-        "--rules",
-        &r,
-        "--households",
-        far.to_str().unwrap(),
-        "-q",
-    ];
+    let args = check_args(far.to_str().unwrap(), &[]);
     let o = run_capped(&ws, &args, 1_500_000);
     documented(&o);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));

@@ -62,6 +62,19 @@ fn measure_categories(rs: &crate::rules::RuleSet, causes: &[String]) -> String {
     cats.join("、")
 }
 
+/// One row of text cells from column A.
+fn write_row(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    cells: &[String],
+    f: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (c, v) in cells.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, v, f)?;
+    }
+    Ok(())
+}
+
 /// Settings of the public files (monitor.toml `[public]`).
 #[derive(Debug, Clone, Default)]
 pub struct PublicSettings {
@@ -170,10 +183,7 @@ pub fn write_notice(
                 kind.to_string(),
                 notice,
             ];
-            for (c, v) in cells.iter().enumerate() {
-                ws.write_string_with_format(row, c as u16, v, &st.center)
-                    .map_err(&e)?;
-            }
+            write_row(ws, row, &cells, &st.center).map_err(&e)?;
             row += 1;
         }
         if list.is_empty() {
@@ -299,10 +309,7 @@ pub fn write_town_report(
                     r.a.causes().join("、"),
                     decided,
                 ];
-                for (c, v) in cells.iter().enumerate() {
-                    ws.write_string_with_format(row, c as u16, v, &st.text)
-                        .map_err(&e)?;
-                }
+                write_row(ws, row, &cells, &st.text).map_err(&e)?;
                 row += 1;
             }
             if items.is_empty() {

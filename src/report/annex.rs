@@ -1088,6 +1088,10 @@ pub fn write_review(
         ws.set_row_height(row, 30).map_err(&e)?;
         ws.set_freeze_panes(REVIEW_HEADER_ROW + 1, 0).map_err(&e)?;
         page_setup(ws, true, Some((0, REVIEW_HEADER_ROW))).map_err(&e)?;
+        // 31 columns do not fit one A4 width legibly: two pages wide, the
+        // 序号…户主姓名 columns repeated so each half can be read alone.
+        ws.set_print_fit_to_pages(2, 0);
+        ws.set_repeat_columns(0, 5).map_err(&e)?;
     }
     save(&mut wb, path)
 }

@@ -54,6 +54,7 @@ fn main() {
         },
         workspace: dir.path().to_path_buf(),
         store: dir.path().join("history.sqlite"),
+        forms: dir.path().join("forms"),
         public: Default::default(),
     };
     // Phases alone, then the whole run (which repeats them and writes).

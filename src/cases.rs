@@ -171,6 +171,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             hh_type,
             size: x.size,
             labor: x.labor,
+            resident: None,
             tuopin_year: String::new(),
             main_cause: String::new(),
             income: any_income.then(|| Income {

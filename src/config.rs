@@ -30,6 +30,8 @@ pub enum OneOrMany {
 pub struct RunSection {
     pub rules: Option<String>,
     pub out: Option<String>,
+    /// The folder of the county's own form files (default `forms`).
+    pub forms: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -94,6 +96,19 @@ pub struct Plan {
     pub workspace: PathBuf,
     pub store: PathBuf,
     pub public: crate::report::public::PublicSettings,
+    /// The folder whose form files override the bundled ones.
+    pub forms: PathBuf,
+}
+
+fn forms_path(cfg: &ConfigFile, base: &Path) -> PathBuf {
+    resolve(base, cfg.run.forms.as_deref().unwrap_or("forms"), "")
+}
+
+/// The forms folder of the workspace whose monitor.toml is `config` (or
+/// the current folder's).
+pub fn forms_dir(config: Option<&Path>) -> Result<PathBuf> {
+    let (cfg, base) = load(config)?;
+    Ok(forms_path(&cfg, &base))
 }
 
 /// The history store's path from flags, file or default.
@@ -234,6 +249,7 @@ pub fn plan(cfg: &ConfigFile, base: &Path, o: &Overrides, month: &str) -> Result
             members,
         },
         workspace: base.to_path_buf(),
+        forms: forms_path(cfg, base),
         store: store_path(cfg, base, o),
         public: crate::report::public::PublicSettings {
             contact: cfg.public.contact.clone(),

@@ -966,6 +966,7 @@ impl Tx<'_> {
                             .unwrap_or(crate::model::HouseholdType::General),
                         size: r.get::<_, Option<u32>>(5)?.unwrap_or(1).max(1),
                         labor: None,
+                        resident: None,
                         tuopin_year: String::new(),
                         main_cause: String::new(),
                         income: None,
@@ -1154,6 +1155,20 @@ impl Tx<'_> {
             "SELECT s.hh_id, s.data FROM supports s
              JOIN (SELECT hh_id, MAX(month) AS m FROM supports WHERE month <= ?1 GROUP BY hh_id) l
                ON l.hh_id = s.hh_id AND l.m = s.month",
+            month,
+        )
+    }
+
+    /// The causes each household showed in the month it was taken into
+    /// monitoring (纳入监测时间 of its latest row up to `month`).
+    pub fn entry_causes(&self, month: &str) -> Result<HashMap<String, Vec<String>>> {
+        self.json_by_household(
+            "SELECT e.hh_id, e.causes FROM assessments e
+             JOIN (SELECT a.hh_id, a.identified FROM assessments a
+                   JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month <= ?1 GROUP BY hh_id) l
+                     ON l.hh_id = a.hh_id AND l.m = a.month
+                   WHERE a.identified IS NOT NULL) p
+               ON p.hh_id = e.hh_id AND p.identified = e.month",
             month,
         )
     }
@@ -2054,6 +2069,7 @@ mod tests {
             hh_type: crate::model::HouseholdType::General,
             size,
             labor: None,
+            resident: None,
             tuopin_year: String::new(),
             main_cause: String::new(),
             income: None,

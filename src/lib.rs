@@ -14,6 +14,7 @@ pub mod cases;
 pub mod config;
 pub mod decide;
 pub mod error;
+pub mod forms;
 pub mod history;
 pub mod ingest;
 pub mod measures;

@@ -170,6 +170,30 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RulesCmd,
     },
+    /// 表样（附件1–6 的版式）相关操作：导出到工作区 forms/ 后可按本县样式修改
+    Forms {
+        #[command(subcommand)]
+        cmd: FormsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum FormsCmd {
+    /// 把程序自带的表样写到 forms/（已有的文件不覆盖），并写出 字段说明.txt
+    Export {
+        /// 写到哪个文件夹（默认 monitor.toml 所在工作区的 forms/）
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// 工作区配置文件（默认当前目录的 monitor.toml）
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// 列出本工作区使用的表样（自带或本县修改过的），并检查本县的表样文件
+    List {
+        /// 工作区配置文件（默认当前目录的 monitor.toml）
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +205,42 @@ enum RulesCmd {
         /// 规则文件或目录（默认 rules/）
         paths: Vec<PathBuf>,
     },
+}
+
+/// `monitor forms export` / `monitor forms list`.
+fn cmd_forms(cmd: FormsCmd) -> monitor::Result<u8> {
+    match cmd {
+        FormsCmd::Export { dir, config } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => monitor::config::forms_dir(config.as_deref())?,
+            };
+            for (p, written) in monitor::forms::export(&dir)? {
+                let what = if written {
+                    "已写出"
+                } else {
+                    "已存在，未覆盖"
+                };
+                println!("{what}：{}", p.display());
+            }
+            println!("修改后，monitor run 和 monitor decide 自动使用这些表样；删除某个文件即恢复程序自带的样式。");
+            Ok(0)
+        }
+        FormsCmd::List { config } => {
+            let dir = monitor::config::forms_dir(config.as_deref())?;
+            let forms = monitor::forms::load(Some(&dir))?;
+            for f in [
+                &forms.application,
+                &forms.survey,
+                &forms.budget,
+                &forms.measures,
+                &forms.review,
+            ] {
+                println!("{}　{}", f.spec.title, f.source);
+            }
+            Ok(0)
+        }
+    }
 }
 
 /// Exit code when `rules test` finds failing cases.
@@ -337,6 +397,7 @@ fn dispatch(cli: Cli) -> Result<u8, MonitorError> {
         Cmd::Rules {
             cmd: RulesCmd::Test { paths },
         } => cmd_rules_test(paths),
+        Cmd::Forms { cmd } => cmd_forms(cmd),
         Cmd::Rules {
             cmd: RulesCmd::List,
         } => {

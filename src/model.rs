@@ -233,6 +233,8 @@ pub struct Household {
     pub hh_type: HouseholdType,
     pub size: u32,
     pub labor: Option<u32>,
+    /// 常住人口 when the roster gives it.
+    pub resident: Option<u32>,
     pub tuopin_year: String,
     /// 主要致贫原因/主要风险类型 as the roster states it ("" when absent).
     pub main_cause: String,

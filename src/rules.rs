@@ -289,6 +289,15 @@ impl Cmp {
             Cmp::AtOrAbove => value >= threshold,
         }
     }
+    /// The spreadsheet operator (for the forms' formulas).
+    pub fn op(self) -> &'static str {
+        match self {
+            Cmp::Below => "<",
+            Cmp::AtOrBelow => "<=",
+            Cmp::Above => ">",
+            Cmp::AtOrAbove => ">=",
+        }
+    }
     /// The word the forms print.
     pub fn word(self) -> &'static str {
         match self {
@@ -907,6 +916,28 @@ impl RuleSet {
                 Some(Params::IncomeBelowLine { line, .. }) => Some(*line),
                 _ => None,
             })
+    }
+
+    /// The 收入骤减 ratio in force (the first income-drop rule) and how it
+    /// compares, for the forms.
+    pub fn income_drop_ratio(&self, month_start: NaiveDate) -> Option<(Decimal, Cmp)> {
+        self.rules
+            .iter()
+            .find_map(|r| match r.params_for(month_start) {
+                Some(Params::IncomeDrop { ratio, compare }) => Some((*ratio, *compare)),
+                _ => None,
+            })
+    }
+
+    /// How the income line compares (低于 / 以下), for the forms.
+    pub fn income_line_cmp(&self, month_start: NaiveDate) -> Cmp {
+        self.rules
+            .iter()
+            .find_map(|r| match r.params_for(month_start) {
+                Some(Params::IncomeBelowLine { compare, .. }) => Some(*compare),
+                _ => None,
+            })
+            .unwrap_or(Cmp::Below)
     }
 
     /// The windows (from, to, causes) of the count-once spending rules in

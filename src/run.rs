@@ -249,6 +249,8 @@ pub(crate) fn month_in(
     let month = plan.month;
     let month_key = month.format("%Y-%m").to_string();
     let progress = Progress::new(quiet);
+    // The county's own form files are checked before any work is done.
+    let forms = crate::forms::load(Some(&plan.forms))?;
     let store_id = tx.store_id()?;
     let counted = tx.counted_before(&month_key)?;
     let (mut data, assessments) = read_and_assess(plan, rs, month, &counted, &progress)?;
@@ -425,6 +427,8 @@ pub(crate) fn month_in(
     progress.stage("生成报表");
     let mut ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
     ctx.supports = tx.supports(&month_key)?;
+    ctx.entry = tx.entry_causes(&month_key)?;
+    ctx.forms = &forms;
     let out = &plan.out;
     let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
         path: p.to_path_buf(),

@@ -106,6 +106,7 @@ const ROSTER_BASE: &[FieldSpec] = &[
         true
     ),
     field!("劳动力人数", ["劳动力", "劳动力数"], false),
+    field!("常住人口", ["常住人数", "家庭常住人口"], false),
     field!("联系电话", ["户联系电话", "电话", "手机号码"], false),
     field!("脱贫年度", ["脱贫年份", "脱贫时间"], false),
     field!(
@@ -587,7 +588,8 @@ fn read_household(
             0
         }
     };
-    let labor = read_labor(ht, row_no, row, issues);
+    let labor = read_count(ht, row_no, row, "劳动力人数", issues);
+    let resident = read_count(ht, row_no, row, "常住人口", issues);
     let income = if has_income_cols {
         read_income(ht, row_no, row, issues)
     } else {
@@ -619,6 +621,7 @@ fn read_household(
         hh_type,
         size,
         labor,
+        resident,
         tuopin_year: ht.cell(row, "脱贫年度").text(),
         main_cause: ht.cell(row, "主要致贫原因").text(),
         income,
@@ -661,10 +664,17 @@ fn parse_danger_grade(c: &Cell) -> std::result::Result<Option<bool>, String> {
     }
 }
 
-/// 劳动力人数: unknown (not 0) when blank, unreadable or negative, since 0
-/// means 整户无劳动力 and keeps a household from elimination.
-fn read_labor(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Option<u32> {
-    let c = ht.cell(row, "劳动力人数");
+/// 劳动力人数 / 常住人口: unknown (not 0) when blank, unreadable or
+/// negative, since 劳动力 0 means 整户无劳动力 and keeps a household from
+/// elimination.
+fn read_count(
+    ht: &Table,
+    row_no: u32,
+    row: &[Cell],
+    key: &'static str,
+    issues: &mut Issues,
+) -> Option<u32> {
+    let c = ht.cell(row, key);
     match parse_count(c) {
         Ok(None) => None,
         Ok(Some(n)) if (0..=MAX_HOUSEHOLD_SIZE).contains(&n) => Some(n as u32),
@@ -672,10 +682,10 @@ fn read_labor(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Opt
             issues.push(
                 ht,
                 row_no,
-                Some("劳动力人数"),
+                Some(key),
                 c,
                 DOUBT,
-                "劳动力人数不合理，按“未填”处理（不会当作整户无劳动力）",
+                format!("{key}不合理，按“未填”处理（不会当作整户无劳动力）"),
             );
             None
         }
@@ -683,7 +693,7 @@ fn read_labor(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Opt
             issues.push(
                 ht,
                 row_no,
-                Some("劳动力人数"),
+                Some(key),
                 c,
                 DOUBT,
                 format!("{e}；按“未填”处理（不会当作整户无劳动力）"),
@@ -699,6 +709,8 @@ fn read_members(
     members: &mut Vec<Member>,
     issues: &mut Issues,
 ) {
+    // A member's 证件号码 seen before (row number): listed twice, counted once.
+    let mut seen: HashMap<String, u32> = HashMap::new();
     for (row_no, row) in mt.iter() {
         let Some(hh_id) = ident_or_report(mt, row_no, row, issues) else {
             continue;
@@ -715,6 +727,20 @@ fn read_members(
             continue;
         }
         let id_no = id_no_checked(mt, row_no, row, issues);
+        if !id_no.is_empty() {
+            if let Some(first) = seen.get(&id_no) {
+                issues.push(
+                    mt,
+                    row_no,
+                    Some("证件号码"),
+                    mt.cell(row, "证件号码"),
+                    SKIP,
+                    format!("家庭成员重复（第{first}行已有该证件号码），本行未采用"),
+                );
+                continue;
+            }
+            seen.insert(id_no.clone(), row_no);
+        }
         members.push(Member {
             hh_id,
             name: mt.cell(row, "姓名").text(),

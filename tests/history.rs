@@ -289,7 +289,8 @@ fn decision_files_are_checked_row_by_row_and_recorded_all_or_nothing() {
     assert_eq!(o.status.code(), Some(4));
     let err = stderr(&o);
     assert!(
-        err.contains("第4行") && err.contains("V列") && err.contains("纳入监测、不纳入"),
+        err.contains("第4行") && err.contains("T列") // 研判结论 of the bundled 研判表
+             && err.contains("纳入监测、不纳入"),
         "{err}"
     );
 

@@ -365,7 +365,11 @@ fn mile_messy_roster_gives_ledger_annexes_and_data_problems() {
         .flatten()
         .any(|c| text(c).contains("二、（一）产业帮扶")));
     // 附件5 / 附件6 split by class, with the 研判结论 column.
-    let r5 = sheet(&out.join("附件5 脱贫监测户动态监测分析研判表.xlsx"), "东乡");
+    // One sheet per 村, named 乡镇+村.
+    let f5 = out.join("附件5 脱贫监测户动态监测分析研判表.xlsx");
+    let first5 = sheet_names(&f5)[0].clone();
+    assert!(first5.starts_with("东乡"), "{first5}");
+    let r5 = sheet(&f5, &first5);
     assert_eq!(text(&r5[2][col(&r5, 2, "研判结论")]), "研判结论");
     let ids5: Vec<String> = r5
         .iter()
@@ -374,7 +378,12 @@ fn mile_messy_roster_gives_ledger_annexes_and_data_problems() {
         .filter(|t| t.starts_with('H'))
         .collect();
     assert_eq!(ids5, vec!["H001"]);
-    let r6 = sheet(&out.join("附件6 边缘户动态监测分析研判表.xlsx"), "西乡");
+    let f6 = out.join("附件6 边缘户动态监测分析研判表.xlsx");
+    let r6: Vec<Vec<calamine::Data>> = sheet_names(&f6)
+        .iter()
+        .filter(|n| n.starts_with("西乡"))
+        .flat_map(|n| sheet(&f6, n))
+        .collect();
     assert!(r6.iter().any(|r| text(&r[1]) == "H003"));
 }
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::error::col_letter;
 use crate::history::{Change, EliminatedRow, TrendPoint};
 use crate::model::DataIssue;
-use rust_xlsxwriter::{Chart, ChartType};
+use rust_xlsxwriter::{Chart, ChartMarker, ChartMarkerType, ChartType};
 use std::collections::BTreeMap;
 
 pub const FILE: &str = "风险户台账.xlsx";
@@ -15,6 +15,9 @@ pub const SHEET_LEDGER: &str = "风险户台账";
 pub const SHEET_NEW: &str = "预警待研判";
 pub const SHEET_DECLINED: &str = "已研判不纳入";
 pub const SHEET_OVERRIDES: &str = "研判例外";
+
+/// Who filled in and checked a list reported upward.
+const SIGN_LINE: &str = "填报单位（盖章）：　　　　　　　　　　填表人：　　　　　　　　审核人：　　　　　　　　填报日期：　　　　年　　月　　日";
 
 /// A conclusion recorded past a gate on the strength of its 备注.
 #[derive(Debug, Clone)]
@@ -97,8 +100,11 @@ struct ListSheet<'a> {
     widths: &'a [f64],
     empty: &'a str,
     landscape: bool,
-    /// Freeze panes at (row, col) and put a filter on the header.
-    filter: Option<(u32, u16)>,
+    /// Columns frozen left of the scrolling area (the header row is always
+    /// frozen and filtered).
+    freeze_cols: u16,
+    /// A 合计 row: the count of rows, and the sum of this column.
+    total: Option<usize>,
 }
 
 /// A sheet listing one row per item under a title and a header row, with a
@@ -121,10 +127,14 @@ fn list_sheet<'r>(
         ws.write_string_with_format(1, c as u16, *h, &st.header)
             .map_err(&e)?;
     }
+    let width = |c: usize| spec.widths.get(c).copied().unwrap_or(8.43);
+    ws.set_row_height(1, header_height(spec.heads, width))
+        .map_err(&e)?;
     for (c, w) in spec.widths.iter().enumerate() {
         ws.set_column_width(c as u16, *w).map_err(&e)?;
     }
     let mut n = 0u32;
+    let mut sum = 0f64;
     for cells in rows {
         let row = n + 2;
         n += 1;
@@ -140,7 +150,12 @@ fn list_sheet<'r>(
                     height = height.max(wrapped_height(&t, spec.widths[c as usize], 18.0));
                     ws.write_string_with_format(row, c, t, &st.wrap).map(drop)
                 }
-                Out::Int(v) => ws.write_number_with_format(row, c, v, &st.int).map(drop),
+                Out::Int(v) => {
+                    if spec.total == Some(c as usize) {
+                        sum += v;
+                    }
+                    ws.write_number_with_format(row, c, v, &st.int).map(drop)
+                }
                 Out::Money(v) => put_money(ws, row, c, v, st),
             };
             written.map_err(&e)?;
@@ -151,10 +166,29 @@ fn list_sheet<'r>(
         ws.merge_range(2, 0, 2, last, spec.empty, &st.center)
             .map_err(&e)?;
     }
-    if let Some((r, c)) = spec.filter {
-        ws.set_freeze_panes(r, c).map_err(&e)?;
-        ws.autofilter(1, 0, (n + 1).max(2), last).map_err(&e)?;
+    let mut row = n.max(1) + 2;
+    if let Some(c) = spec.total {
+        ws.merge_range(
+            row,
+            0,
+            row,
+            c as u16 - 1,
+            &format!("合计 {n} 户"),
+            &st.label,
+        )
+        .map_err(&e)?;
+        ws.write_number_with_format(row, c as u16, sum, &st.int)
+            .map_err(&e)?;
+        for c in c as u16 + 1..=last {
+            ws.write_blank(row, c, &st.text).map_err(&e)?;
+        }
+        row += 1;
     }
+    ws.set_row_height(row + 1, 30).map_err(&e)?;
+    ws.merge_range(row + 1, 0, row + 1, last, SIGN_LINE, &st.sign)
+        .map_err(&e)?;
+    ws.set_freeze_panes(2, spec.freeze_cols).map_err(&e)?;
+    ws.autofilter(1, 0, (n + 1).max(2), last).map_err(&e)?;
     page_setup(ws, spec.landscape, Some((0, 1))).map_err(&e)?;
     Ok(())
 }
@@ -171,15 +205,16 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
         path,
         ListSheet {
             name: SHEET_LEDGER,
-            title: format!("{place} 返贫致贫风险户台账（风险消除户只标注、不删除）"),
+            title: format!("{place} 返贫致贫风险户台账"),
             heads: LEDGER_HEADERS,
             widths: &[
-                5.0, 15.0, 8.0, 19.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0,
+                5.0, 18.0, 8.0, 21.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0,
                 12.0, 44.0, 8.0, 9.0, 16.0, 10.0,
             ],
             empty: "本月没有监测户",
             landscape: true,
-            filter: Some((2, 3)),
+            freeze_cols: 3,
+            total: Some(12),
         },
         d.rows.iter().map(|r| {
             let h = r.h;
@@ -250,11 +285,12 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "预警依据",
             ],
             widths: &[
-                5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 12.0, 10.0, 8.0, 14.0, 11.0, 50.0,
+                5.0, 18.0, 8.0, 10.0, 10.0, 10.0, 12.0, 10.0, 8.0, 14.0, 11.0, 50.0,
             ],
             empty: "本月没有待研判的预警户",
             landscape: true,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.rows.iter().filter(|r| r.st.status.pending()).map(|r| {
             let mut basis = r.a.basis_text();
@@ -295,10 +331,11 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "本月风险类型",
                 "人均纯收入(元)",
             ],
-            widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 10.0, 40.0, 14.0, 11.0],
+            widths: &[5.0, 18.0, 8.0, 10.0, 10.0, 10.0, 40.0, 14.0, 11.0],
             empty: "没有已研判不纳入的户",
             landscape: true,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.declined.iter().map(|r| {
             vec![
@@ -333,7 +370,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             widths: &[5.0, 15.0, 10.0, 30.0, 36.0, 8.0, 17.0],
             empty: "本月没有例外",
             landscape: true,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.overrides.iter().map(|o| {
             vec![
@@ -368,7 +406,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 6.0, 14.0, 11.0, 50.0],
             empty: "本月没有触发预警的未脱贫户",
             landscape: true,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.poor.iter().map(|r| {
             vec![
@@ -405,7 +444,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             widths: &[5.0, 15.0, 8.0, 10.0, 10.0, 12.0, 10.0, 10.0, 10.0],
             empty: "尚无风险消除户",
             landscape: false,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.eliminated.iter().map(|x| {
             vec![
@@ -442,7 +482,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             widths: &[5.0, 8.0, 15.0, 9.0, 19.0, 10.0, 10.0, 40.0],
             empty: "与上月相比没有增减（或没有上月数据）",
             landscape: false,
-            filter: None,
+            freeze_cols: 3,
+            total: None,
         },
         d.changes.iter().map(|c| {
             vec![
@@ -485,7 +526,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             widths: &[5.0, 28.0, 12.0, 6.0, 5.0, 18.0, 8.0, 50.0],
             empty: "未发现数据问题",
             landscape: true,
-            filter: Some((2, 0)),
+            freeze_cols: 0,
+            total: None,
         },
         d.issues.iter().map(|x| {
             vec![
@@ -825,6 +867,10 @@ fn write_summary(
         ),
         &st.note,
     )?;
+    ws.set_row_height(
+        2,
+        header_height(&heads, |c| if c == 0 { 14.0 } else { 10.0 }),
+    )?;
     for (c, h) in heads.iter().enumerate() {
         ws.write_string_with_format(2, c as u16, h, &st.header)?;
         ws.set_column_width(c as u16, if c == 0 { 14.0 } else { 10.0 })?;
@@ -932,16 +978,18 @@ fn write_summary(
     )?;
     row += 1;
     let head_row = row;
-    for (c, h) in [
+    let trend_heads = [
         "月份",
         "监测户(户)",
         "新纳入(户)",
         "风险消除(户)",
         "预警户(户)",
-    ]
-    .iter()
-    .enumerate()
-    {
+    ];
+    ws.set_row_height(
+        row,
+        header_height(&trend_heads, |c| if c == 0 { 14.0 } else { 10.0 }),
+    )?;
+    for (c, h) in trend_heads.iter().enumerate() {
         ws.write_string_with_format(row, c as u16, *h, &st.header)?;
     }
     row += 1;
@@ -956,13 +1004,22 @@ fn write_summary(
     }
     if !d.trend.is_empty() {
         let last_row = row - 1;
-        let mut chart = Chart::new(ChartType::Line);
+        // One month is one point: columns show it, a line would not.
+        let kind = if d.trend.len() == 1 {
+            ChartType::Column
+        } else {
+            ChartType::Line
+        };
+        let mut chart = Chart::new(kind);
         for c in 1..=4u16 {
-            chart
+            let series = chart
                 .add_series()
                 .set_name((SHEET_SUMMARY, head_row, c))
                 .set_categories((SHEET_SUMMARY, first, 0, last_row, 0))
                 .set_values((SHEET_SUMMARY, first, c, last_row, c));
+            if kind == ChartType::Line {
+                series.set_marker(ChartMarker::new().set_type(ChartMarkerType::Circle));
+            }
         }
         chart.title().set_name("监测户逐月变化");
         chart.y_axis().set_name("户数");

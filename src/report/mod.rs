@@ -53,6 +53,10 @@ pub struct ReportCtx<'a> {
     expenses: HashMap<&'a str, Vec<&'a Expense>>,
     /// Measures and 帮扶责任人 on record as of the month (附件4 read back).
     pub supports: HashMap<String, crate::measures::Support>,
+    /// Causes in the month each monitored household was taken in (纳入).
+    pub entry: HashMap<String, Vec<String>>,
+    /// The form layouts (bundled, or the workspace's own).
+    pub forms: &'a crate::forms::Forms,
 }
 
 impl<'a> ReportCtx<'a> {
@@ -76,11 +80,17 @@ impl<'a> ReportCtx<'a> {
             members: m,
             expenses: e,
             supports: HashMap::new(),
+            entry: HashMap::new(),
+            forms: crate::forms::bundled(),
         }
     }
 
     pub fn support_of(&self, hh_id: &str) -> Option<&crate::measures::Support> {
         self.supports.get(hh_id)
+    }
+
+    pub fn entry_causes(&self, hh_id: &str) -> &[String] {
+        self.entry.get(hh_id).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn members_of(&self, hh_id: &str) -> &[&'a Member] {
@@ -280,22 +290,20 @@ where
 }
 
 /// Row height (points) that shows `text` wrapped in a column `width`
-/// characters wide; CJK characters count double.
+/// characters wide at 10.5 pt (see [`crate::forms::render::wrapped_lines`]).
 pub fn wrapped_height(text: &str, width: f64, min: f64) -> f64 {
-    // Measured on LibreOffice's A4 PDF: a CJK character takes about 1.7
-    // width units of a 10.5 pt 宋体 cell.
-    let per_line = (width * 1.05).max(4.0);
-    let lines: f64 = text
-        .split('\n')
-        .map(|l| {
-            let w: f64 = l
-                .chars()
-                .map(|c| if c.is_ascii() { 1.0 } else { 1.7 })
-                .sum();
-            (w / per_line).ceil().max(1.0)
-        })
-        .sum();
-    (lines * 14.0 + 4.0).max(min)
+    use crate::forms::render::{column_points, lines_height, wrapped_lines};
+    let lines = wrapped_lines(text, column_points(width), 10.5);
+    lines_height(lines, 10.5).max(min).min(409.0)
+}
+
+/// Height of a header row whose texts wrap in their columns.
+pub fn header_height<S: AsRef<str>>(heads: &[S], widths: impl Fn(usize) -> f64) -> f64 {
+    heads
+        .iter()
+        .enumerate()
+        .map(|(i, h)| wrapped_height(h.as_ref(), widths(i), 20.0))
+        .fold(20.0, f64::max)
 }
 
 /// Money in a bordered cell, or “未测算” when it could not be computed.

@@ -208,12 +208,13 @@ pub const VILLAGE_LISTS: &[(&str, &[&str])] = &[(
     ],
 )];
 
-fn scope_tables(
-    scope: Scope,
-) -> (
+/// A scope's fields (name, what it is) and lists (name, item fields).
+type Tables = (
     &'static [(&'static str, &'static str)],
     &'static [(&'static str, &'static [&'static str])],
-) {
+);
+
+fn scope_tables(scope: Scope) -> Tables {
     match scope {
         Scope::Household => (HOUSEHOLD, HOUSEHOLD_LISTS),
         Scope::Village => (VILLAGE, VILLAGE_LISTS),

@@ -36,9 +36,10 @@ pub fn wrapped_lines(text: &str, width: f64, font: f64) -> usize {
         .sum()
 }
 
-/// Row height (points) that shows `lines` lines of text at `font`.
+/// Row height (points) that shows `lines` lines of text at `font`, in
+/// whole pixels (Excel stores row heights in pixels of 0.75 pt).
 pub fn lines_height(lines: usize, font: f64) -> f64 {
-    lines as f64 * font * 1.4 + 4.0
+    px(lines as f64 * font * 1.4 + 4.0)
 }
 
 /// One laid-out row: the spec row, and the list item it shows (`None` for
@@ -219,9 +220,7 @@ fn content(cell: &CellSpec, p: &Placed, f: &Fields, names: &Names) -> Content {
     let words = |k: &str| {
         let (name, blank) = k.split_once('|').unwrap_or((k, ""));
         let v = get(name);
-        if v.present() {
-            v.text()
-        } else if blank.is_empty() {
+        if v.present() || blank.is_empty() {
             v.text()
         } else {
             blank.to_string()
@@ -273,8 +272,13 @@ fn row_height(spec: &FormSpec, p: &Placed, contents: &[(&CellSpec, u16, Content)
         };
         need = need.max(lines_height(lines, style.font_size()));
     }
-    let need = need.min(409.0);
-    (p.spec.height.max(need).min(409.0), need)
+    let need = px(need.min(409.0));
+    (px(p.spec.height.max(need).min(409.0)), need)
+}
+
+/// Up to a whole pixel (0.75 pt): Excel stores row heights in pixels.
+fn px(points: f64) -> f64 {
+    (points / 0.75).ceil() * 0.75
 }
 
 /// Heights that keep a block on one page: the room rows were given
@@ -286,9 +290,10 @@ fn fit_heights(sized: &[(f64, f64)], page: f64) -> Vec<f64> {
         return sized.iter().map(|(h, _)| *h).collect();
     }
     let keep = ((slack - (total - page)) / slack).max(0.0);
+    // Whole pixels, rounded down, never below what the text needs.
     sized
         .iter()
-        .map(|(h, n)| ((n + (h - n) * keep) * 4.0).floor() / 4.0)
+        .map(|(h, n)| (((n + (h - n) * keep) / 0.75).floor() * 0.75).max(*n))
         .collect()
 }
 

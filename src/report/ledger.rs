@@ -143,9 +143,16 @@ fn list_sheet<'r>(
         let mut height: f64 = 18.0;
         for (i, cell) in cells.into_iter().enumerate() {
             let c = i as u16 + 1;
+            let fit = |t: &str| wrapped_height(t, spec.widths[c as usize], 18.0);
             let written = match cell {
-                Out::Text(t) => ws.write_string_with_format(row, c, t, &st.text).map(drop),
-                Out::Owned(t) => ws.write_string_with_format(row, c, t, &st.center).map(drop),
+                Out::Text(t) => {
+                    height = height.max(fit(t));
+                    ws.write_string_with_format(row, c, t, &st.text).map(drop)
+                }
+                Out::Owned(t) => {
+                    height = height.max(fit(&t));
+                    ws.write_string_with_format(row, c, t, &st.center).map(drop)
+                }
                 Out::Wrap(t) => {
                     height = height.max(wrapped_height(&t, spec.widths[c as usize], 18.0));
                     ws.write_string_with_format(row, c, t, &st.wrap).map(drop)
@@ -168,6 +175,7 @@ fn list_sheet<'r>(
     }
     let mut row = n.max(1) + 2;
     if let Some(c) = spec.total {
+        ws.set_row_height(row, 20).map_err(&e)?;
         ws.merge_range(
             row,
             0,
@@ -184,7 +192,9 @@ fn list_sheet<'r>(
         }
         row += 1;
     }
-    ws.set_row_height(row + 1, 30).map_err(&e)?;
+    let all: f64 = spec.widths.iter().sum();
+    ws.set_row_height(row + 1, wrapped_height(SIGN_LINE, all, 30.0))
+        .map_err(&e)?;
     ws.merge_range(row + 1, 0, row + 1, last, SIGN_LINE, &st.sign)
         .map_err(&e)?;
     ws.set_freeze_panes(2, spec.freeze_cols).map_err(&e)?;
@@ -208,8 +218,8 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
             title: format!("{place} 返贫致贫风险户台账"),
             heads: LEDGER_HEADERS,
             widths: &[
-                5.0, 18.0, 8.0, 21.0, 8.0, 10.0, 6.0, 8.0, 10.0, 8.0, 9.0, 9.0, 5.0, 11.0, 11.0,
-                12.0, 44.0, 8.0, 9.0, 16.0, 10.0,
+                5.0, 19.0, 8.0, 22.0, 8.0, 10.0, 6.0, 8.0, 10.0, 9.0, 11.0, 9.0, 5.0, 11.0, 11.0,
+                12.0, 41.0, 8.0, 9.0, 16.0, 10.0,
             ],
             empty: "本月没有监测户",
             landscape: true,
@@ -285,7 +295,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "预警依据",
             ],
             widths: &[
-                5.0, 18.0, 8.0, 10.0, 10.0, 10.0, 12.0, 10.0, 8.0, 14.0, 11.0, 50.0,
+                5.0, 19.0, 8.0, 10.0, 10.0, 10.0, 12.0, 10.0, 8.0, 14.0, 11.0, 50.0,
             ],
             empty: "本月没有待研判的预警户",
             landscape: true,
@@ -331,7 +341,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "本月风险类型",
                 "人均纯收入(元)",
             ],
-            widths: &[5.0, 18.0, 8.0, 10.0, 10.0, 10.0, 40.0, 14.0, 11.0],
+            widths: &[5.0, 19.0, 8.0, 10.0, 10.0, 10.0, 40.0, 14.0, 11.0],
             empty: "没有已研判不纳入的户",
             landscape: true,
             freeze_cols: 3,
@@ -523,7 +533,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 "处理",
                 "问题说明",
             ],
-            widths: &[5.0, 28.0, 12.0, 6.0, 5.0, 18.0, 8.0, 50.0],
+            widths: &[5.0, 28.0, 12.0, 6.0, 5.0, 22.0, 8.0, 46.0],
             empty: "未发现数据问题",
             landscape: true,
             freeze_cols: 0,
@@ -567,6 +577,14 @@ fn write_change_totals(
         ws.set_column_width(c as u16 + 1, 9)?;
     }
     ws.write_string_with_format(1, last, "合计(条)", &st.header)?;
+    ws.set_column_width(last, 9)?;
+    let mut heads = vec!["乡镇"];
+    heads.extend(CHANGE_KINDS.iter());
+    heads.push("合计(条)");
+    ws.set_row_height(
+        1,
+        header_height(&heads, |c| if c == 0 { 14.0 } else { 9.0 }),
+    )?;
     let mut by_town: BTreeMap<&str, [u32; 6]> = BTreeMap::new();
     for ch in changes {
         let town = if ch.township.is_empty() {

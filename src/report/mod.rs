@@ -145,8 +145,9 @@ impl Styles {
                 .set_text_wrap()
                 .set_align(FormatAlign::Center)
                 .set_background_color(0xEDEDED),
-            text: cell.clone(),
-            center: cell.clone().set_align(FormatAlign::Center),
+            // Text wraps: rows are sized from it where the writer knows it.
+            text: cell.clone().set_text_wrap(),
+            center: cell.clone().set_align(FormatAlign::Center).set_text_wrap(),
             wrap: cell.clone().set_text_wrap().set_align(FormatAlign::Top),
             money: cell.clone().set_num_format("#,##0.00"),
             int: cell
@@ -158,7 +159,10 @@ impl Styles {
                 .set_bold()
                 .set_align(FormatAlign::Center)
                 .set_text_wrap(),
-            sign: base.clone().set_align(FormatAlign::VerticalCenter),
+            sign: base
+                .clone()
+                .set_align(FormatAlign::VerticalCenter)
+                .set_text_wrap(),
             note: base.clone().set_font_size(9).set_text_wrap(),
             letter: base
                 .set_font_size(14)

@@ -502,3 +502,42 @@ pub fn statuses(js: &serde_json::Value) -> std::collections::BTreeMap<String, St
         })
         .collect()
 }
+
+/// The bundled example county, run for 2020-03 in a temporary copy.
+pub fn example_run(ws: &Ws) -> PathBuf {
+    let root = ws.path("ex");
+    copy_dir(&repo().join("examples/data"), &root.join("examples/data"));
+    std::fs::copy(
+        repo().join("examples/monitor.toml"),
+        root.join("examples/monitor.toml"),
+    )
+    .unwrap();
+    copy_dir(&repo().join("rules"), &root.join("rules"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_monitor"))
+        .args([
+            "run",
+            "--month",
+            "2020-03",
+            "--config",
+            "monitor.toml",
+            "-q",
+        ])
+        .current_dir(root.join("examples"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    root.join("examples/out/2020-03")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}

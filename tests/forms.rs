@@ -1,0 +1,444 @@
+//! The printed forms, read back from the written xlsx: one page per
+//! household with its 户编号, widths and heights from the text they hold,
+//! formulas for every derived amount, the letters' wording, the 研判表's
+//! print scale, and the county's own form files.
+
+mod common;
+#[path = "common/sheetxml.rs"]
+mod sheetxml;
+
+use common::*;
+use monitor::forms::render::{column_points, lines_height, text_points, wrapped_lines};
+use sheetxml::{sheets, Sheet};
+
+const PER_HOUSEHOLD: [&str; 5] = [
+    "附件1 脱贫监测户申请书.xlsx",
+    "附件2 边缘户申请书.xlsx",
+    "附件3-1 返贫致贫风险户调查表.xlsx",
+    "附件3-2 致贫返贫风险户收支测算表.xlsx",
+    "附件4 致贫返贫风险户帮扶措施表.xlsx",
+];
+const MARK: &str = "本户第1页，共1页";
+
+/// Rows where each household's page starts (the page mark).
+fn blocks(sh: &Sheet) -> Vec<u32> {
+    sh.rows_with(MARK)
+}
+
+#[test]
+fn per_household_forms_are_one_page_each_with_their_own_id() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let js = summary(&out);
+    let forms = monitor::forms::bundled();
+    for (file, spec) in PER_HOUSEHOLD.iter().zip([
+        &forms.application.spec,
+        &forms.application.spec,
+        &forms.survey.spec,
+        &forms.budget.spec,
+        &forms.measures.spec,
+    ]) {
+        let mut pages = 0;
+        for sh in sheets(&out.join(file)) {
+            let starts = blocks(&sh);
+            pages += starts.len();
+            // A page break before every household after the first.
+            assert_eq!(sh.row_breaks.len() + 1, starts.len(), "{file} {}", sh.name);
+            for (i, r) in starts.iter().enumerate() {
+                assert!(i == 0 || sh.row_breaks.contains(r), "{file}: break at {r}");
+                // The mark names the household; the page fits one sheet of A4.
+                let id = sh.text(*r, 0).split_whitespace().nth(1).unwrap_or("");
+                assert!(id.len() >= 15, "{file}: mark “{}”", sh.text(*r, 0));
+                let end = starts.get(i + 1).copied().unwrap_or(u32::MAX);
+                let tall: f64 = sh.heights.range(*r..end).map(|(_, h)| h).sum();
+                let room = monitor::forms::render::page_points(spec);
+                assert!(tall <= room, "{file} {id}: {tall} pt > {room} pt");
+            }
+            // No workbook-wide page numbers on a household's own page.
+            assert!(
+                !sh.xml.contains("&amp;P") && !sh.xml.contains("&amp;N"),
+                "{file}"
+            );
+            assert!(sh.xml.contains("paperSize=\"9\""), "{file}: A4");
+        }
+        if file.starts_with("附件3") {
+            let warned = js["counts"]["risk_households"].as_u64().unwrap() as usize;
+            assert_eq!(pages, warned, "{file}");
+        }
+        assert!(pages > 20, "{file}: {pages}");
+    }
+}
+
+/// Every cell's text fits its row: wrapped lines × line height ≤ height.
+fn assert_rows_fit(sh: &Sheet, what: &str) {
+    for ((r, c), cell) in &sh.cells {
+        if cell.text.is_empty() || cell.formula.is_some() || cell.text.parse::<f64>().is_ok() {
+            continue;
+        }
+        let width = sh.span_points(*r, *c);
+        let font = if cell.text.contains(MARK) { 9.0 } else { 10.5 };
+        let lines = wrapped_lines(&cell.text, width, font);
+        // One line fits Excel's default 15 pt row (made for 11 pt text).
+        if lines == 1 && sh.height(*r) >= 15.0 {
+            continue;
+        }
+        let need = lines_height(lines, font);
+        // Titles (16 pt) and letters (14 pt) are checked at their own size below.
+        if sh.height(*r) + 0.01 < need && font < 14.0 && need < 409.0 {
+            let big = sh.height(*r) >= lines_height(1, 16.0);
+            assert!(
+                big && cell.text.chars().count() < 40,
+                "{what} {} row {}: “{}” needs {need} pt, has {}",
+                sh.name,
+                r + 1,
+                cell.text,
+                sh.height(*r)
+            );
+        }
+    }
+}
+
+#[test]
+fn rows_are_as_tall_as_their_text_and_ids_fit_their_columns() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let mut files: Vec<String> = PER_HOUSEHOLD.iter().map(|s| s.to_string()).collect();
+    files.push("风险户台账.xlsx".into());
+    files.push("附件5 脱贫监测户动态监测分析研判表.xlsx".into());
+    files.push("附件6 边缘户动态监测分析研判表.xlsx".into());
+    let mut ids = 0;
+    for f in &files {
+        for sh in sheets(&out.join(f)) {
+            if sh.name == "汇总" {
+                continue;
+            }
+            assert_rows_fit(&sh, f);
+            // 户编号 (15 digits) and 证件号码 (18) on one line in their cell.
+            for ((r, c), cell) in &sh.cells {
+                let t = cell.text.trim();
+                if t.len() >= 15 && t.chars().all(|c| c.is_ascii_digit() || c == 'X') {
+                    ids += 1;
+                    let need = text_points(t, 10.5) + 4.0;
+                    assert!(
+                        sh.span_points(*r, *c) >= need,
+                        "{f} {} {}: {t} needs {need} pt, has {}",
+                        sh.name,
+                        sheetxml::cell_ref("A1").0 + r + 1,
+                        sh.span_points(*r, *c)
+                    );
+                }
+            }
+        }
+    }
+    assert!(ids > 500, "checked {ids} ID cells");
+}
+
+#[test]
+fn budget_derives_every_amount_by_formula_and_shows_the_decline() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let js = summary(&out);
+    let dropped: Vec<String> = js["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| {
+            h["triggers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["rule_id"] == "mile.income_drop")
+        })
+        .map(|h| h["household_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!dropped.is_empty(), "the example has 收入骤减 households");
+    let mut seen_drop = 0;
+    for sh in sheets(&out.join(PER_HOUSEHOLD[3])) {
+        let starts = blocks(&sh);
+        for (i, r0) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(u32::MAX);
+            let row_of = |label: &str| {
+                sh.cells
+                    .iter()
+                    .find(|((r, c), x)| *r >= *r0 && *r < end && *c == 0 && x.text == label)
+                    .map(|((r, _), _)| *r)
+                    .unwrap_or_else(|| panic!("{label} missing"))
+            };
+            for label in [
+                "家庭收入合计",
+                "家庭纯收入",
+                "人均纯收入",
+                "人均纯收入是否低于监测标准",
+                "家庭自费支出合计",
+                "支出是否超过上年家庭纯收入",
+                "家庭纯收入较上年下降比例",
+                "是否收入骤减",
+            ] {
+                let r = row_of(label);
+                let f = sh.cells.get(&(r, 3)).and_then(|c| c.formula.clone());
+                assert!(f.is_some(), "{label}: not a formula");
+            }
+            // 家庭人口 is a count, in 规模/数量, not under 金额(元).
+            assert!(sh.text(row_of("家庭人口"), 3).is_empty());
+            let id = sh
+                .text(*r0, 0)
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .to_string();
+            let verdict = sh.text(row_of("是否收入骤减"), 3).to_string();
+            if dropped.contains(&id) {
+                assert_eq!(verdict, "是", "{id}");
+                seen_drop += 1;
+            }
+            // The rule that fired is on the page, and 测算日期 and a seal line.
+            let page: String = sh
+                .cells
+                .range((*r0, 0)..(end, 0))
+                .map(|(_, c)| c.text.as_str())
+                .collect();
+            assert!(
+                page.contains("测算日期") && page.contains("（盖章）"),
+                "{id}"
+            );
+            assert!(page.contains("本月触发的预警"), "{id}");
+        }
+    }
+    assert_eq!(seen_drop, dropped.len());
+}
+
+#[test]
+fn letters_name_the_applicant_once_per_cause() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let mut letters = 0;
+    for f in &PER_HOUSEHOLD[..2] {
+        for sh in sheets(&out.join(f)) {
+            for r in sh.rows_with("特申请纳入") {
+                let t = sh.text(r, 0);
+                letters += 1;
+                assert!(!t.contains("因因"), "{t}");
+                assert!(t.contains("证件号码 ") && t.contains("户编号 "), "{t}");
+                let mark = sh.text(blocks(&sh).into_iter().rfind(|b| *b < r).unwrap(), 0);
+                let id = mark.split_whitespace().nth(1).unwrap();
+                assert!(t.contains(id), "{t}");
+                // Room to sign, and the village group's and committee's say.
+                let after: String = sh
+                    .cells
+                    .range((r, 0)..(r + 12, 0))
+                    .map(|(_, c)| c.text.as_str())
+                    .collect();
+                assert!(after.contains("村民小组评议意见") && after.contains("村（居）委会意见"));
+            }
+        }
+    }
+    assert!(letters > 20, "{letters}");
+}
+
+#[test]
+fn an_empty_application_says_no_new_household_not_no_risk() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("B", "一般农户", 2, 2, 6000.0)]);
+    ws.month("2020-03");
+    let sh = &sheets(&ws.path("out/2020-03/附件1 脱贫监测户申请书.xlsx"))[0];
+    let all: String = sh.cells.values().map(|c| c.text.as_str()).collect();
+    assert!(all.contains("没有首次预警的脱贫监测户"), "{all}");
+    assert!(!all.contains("未发现返贫致贫风险户"), "{all}");
+}
+
+#[test]
+fn review_tables_print_legibly_one_sheet_per_village() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    for f in [
+        "附件5 脱贫监测户动态监测分析研判表.xlsx",
+        "附件6 边缘户动态监测分析研判表.xlsx",
+    ] {
+        let all = sheets(&out.join(f));
+        assert!(all.len() > 5, "{f}: one sheet per 村");
+        for sh in &all {
+            let scale: f64 = sh.attr_of("<pageSetup", "scale").unwrap().parse().unwrap();
+            assert!(scale / 100.0 * 10.5 >= 9.0, "{f}: {scale}%");
+            // Each printed page of a row fits the A4 width at that scale.
+            let usable = (842.0 - 72.0) / (scale / 100.0);
+            let breaks = &sh.col_breaks;
+            assert_eq!(breaks.len(), 1, "{f}");
+            let width = |a: u32, b: u32| -> f64 { (a..b).map(|c| sh.span_points(2, c)).sum() };
+            assert!(width(0, breaks[0]) <= usable);
+            assert!(width(0, 3) + width(breaks[0], 29) <= usable);
+            assert!(sh.xml.contains("<autoFilter"), "{f}");
+            assert_eq!(sh.attr_of("<pane", "xSplit").as_deref(), Some("3"));
+            assert!(sh.xml.contains("<dataValidation"), "{f}");
+            // The 村's own signatures.
+            assert!(!sh.rows_with("村支书/主任（签字）").is_empty());
+            let village = sh.text(1, 0).to_string();
+            assert!(sh.name.len() > 3 && village.contains("乡(镇)"));
+        }
+    }
+}
+
+#[test]
+fn continuing_households_show_why_they_are_monitored() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    ws.month("2020-03");
+    let filled = ws.fill_review(
+        &ws.path("out/2020-03/附件5 脱贫监测户动态监测分析研判表.xlsx"),
+        "r.xlsx",
+        &[("A", "纳入监测", "")],
+    );
+    let o = ws.run(&["decide", "--month", "2020-03", filled.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    ws.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 30000.0)]);
+    let js = ws.month("2020-04");
+    assert_eq!(statuses(&js)["A"], "持续监测");
+    let sh = &sheets(&ws.path("out/2020-04/附件5 脱贫监测户动态监测分析研判表.xlsx"))[0];
+    let head = |name: &str| {
+        (0..40)
+            .find(|c| sh.text(2, *c) == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let row = sh.rows_with("A").into_iter().find(|r| *r > 2).unwrap();
+    assert_eq!(sh.text(row, head("风险类型（本月）")), "本月未触发");
+    assert!(
+        sh.text(row, head("纳入时风险类型")).contains("收入"),
+        "{}",
+        sh.text(row, head("纳入时风险类型"))
+    );
+}
+
+#[test]
+fn ledger_totals_signs_and_freezes_every_list() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let all = sheets(&out.join("风险户台账.xlsx"));
+    let ledger = all.iter().find(|s| s.name == "风险户台账").unwrap();
+    assert!(
+        !ledger.text(0, 0).contains("只标注"),
+        "{}",
+        ledger.text(0, 0)
+    );
+    let total = ledger.rows_with("合计")[0];
+    let size_col = (0..30).find(|c| ledger.text(1, *c) == "家庭人口").unwrap();
+    let sum: f64 = (2..total)
+        .filter_map(|r| ledger.text(r, size_col).parse::<f64>().ok())
+        .sum();
+    assert_eq!(ledger.text(total, size_col).parse::<f64>().unwrap(), sum);
+    assert!(ledger
+        .text(total, 0)
+        .contains(&format!("合计 {} 户", total - 2)));
+    assert!(!ledger.rows_with("填报单位").is_empty());
+    for name in ["风险户台账", "预警待研判", "已研判不纳入", "数据问题"] {
+        let sh = all.iter().find(|s| s.name == name).unwrap();
+        assert!(sh.xml.contains("state=\"frozen\""), "{name}");
+        assert!(sh.xml.contains("<autoFilter"), "{name}");
+        // Header texts fit their row.
+        for c in 0..20u32 {
+            let t = sh.text(1, c);
+            if !t.is_empty() {
+                let need = lines_height(wrapped_lines(t, sh.span_points(1, c), 10.5), 10.5);
+                assert!(sh.height(1) >= need, "{name}: {t}");
+            }
+        }
+    }
+    // A one-month trend is drawn as columns (a line needs two points).
+    let f = std::fs::File::open(out.join("风险户台账.xlsx")).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut chart = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("xl/charts/chart1.xml").unwrap(), &mut chart)
+        .unwrap();
+    assert!(chart.contains("<c:barChart>"), "first month: columns");
+}
+
+#[test]
+fn a_member_listed_twice_is_counted_once() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    let mut rows = vec![vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")]];
+    for name in ["甲", "乙", "甲（重复）"] {
+        let id = if name == "乙" { "P-A-1" } else { "P-A-0" };
+        rows.push(vec![s("A"), s(name), s(id), s("家人")]);
+    }
+    ws.xlsx("data/2020-03/m.xlsx", "成员", &rows, &[]);
+    ws.month("2020-03");
+    let sh = &sheets(&ws.path("out/2020-03/附件3-1 返贫致贫风险户调查表.xlsx"))[0];
+    let all: String = sh.cells.values().map(|c| c.text.as_str()).collect();
+    assert!(all.contains("乙") && !all.contains("甲（重复）"), "{all}");
+    let issues = &sheets(&ws.path("out/2020-03/风险户台账.xlsx"))
+        .into_iter()
+        .find(|s| s.name == "数据问题")
+        .unwrap();
+    assert!(!issues.rows_with("家庭成员重复").is_empty());
+}
+
+#[test]
+fn a_county_adapts_a_form_without_code() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    // export writes the bundled forms and the field list, never overwriting.
+    let o = ws.run(&["forms", "export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (name, _) in monitor::forms::BUNDLED {
+        assert!(ws.path(&format!("forms/{name}.toml")).is_file());
+    }
+    assert!(ws.path("forms/字段说明.txt").is_file());
+    // The fixture: a county's 调查表 with its own title and an extra row.
+    let own =
+        std::fs::read_to_string(repo().join("tests/fixtures/forms/附件3-1 调查表.toml")).unwrap();
+    ws.write("forms/附件3-1 调查表.toml", &own);
+    let o = ws.run(&["forms", "export"]);
+    assert!(stdout(&o).contains("已存在，未覆盖"));
+    assert_eq!(
+        std::fs::read_to_string(ws.path("forms/附件3-1 调查表.toml")).unwrap(),
+        own
+    );
+    let o = ws.run(&["forms", "list"]);
+    assert!(
+        stdout(&o).contains("forms/附件3-1 调查表.toml"),
+        "{}",
+        stdout(&o)
+    );
+    ws.month("2020-03");
+    let sh = &sheets(&ws.path("out/2020-03/附件3-1 返贫致贫风险户调查表.xlsx"))[0];
+    let all: String = sh.cells.values().map(|c| c.text.as_str()).collect();
+    assert!(
+        all.contains("某县返贫致贫风险户入户调查表") && all.contains("家庭年人均纯收入"),
+        "{all}"
+    );
+    // A field the program does not know stops the run, naming file and field.
+    ws.write(
+        "forms/附件3-1 调查表.toml",
+        &own.replace("{户主姓名}", "{户主名}"),
+    );
+    let o = ws.run(&["run", "--month", "2020-03", "-q"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("附件3-1 调查表.toml") && err.contains("{户主名}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_bundled_form_and_fixture_is_valid() {
+    for (name, text) in monitor::forms::BUNDLED {
+        let key: &'static str = name;
+        monitor::forms::parse(key, text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for e in std::fs::read_dir(repo().join("tests/fixtures/forms")).unwrap() {
+        let p = e.unwrap().path();
+        let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+        let key = monitor::forms::BUNDLED
+            .iter()
+            .find(|(n, _)| *n == stem)
+            .map(|(n, _)| *n)
+            .unwrap_or_else(|| panic!("{stem} overrides no form"));
+        let text = std::fs::read_to_string(&p).unwrap();
+        monitor::forms::parse(key, &text, &stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
+    }
+    let _ = column_points(1.0);
+}

@@ -3,20 +3,156 @@
 //!   cargo bench --bench monthly_run                 # a county: 100,000 households
 //!   MONITOR_BENCH_HOUSEHOLDS=2000000 cargo bench --bench monthly_run   # a province slice
 //!
-//! Inputs are CSV (an xlsx sheet holds at most 1,048,576 rows). Prints the
-//! time of each phase and the process's peak memory.
+//! Settings (environment):
+//! - `MONITOR_BENCH_HOUSEHOLDS` (100000)
+//! - `MONITOR_BENCH_FORMAT`: `xlsx` (households and members as xlsx, the
+//!   expenses as CSV: what townships send) or `csv`; default xlsx up to
+//!   1,000,000 households (an xlsx sheet holds at most 1,048,576 rows), CSV above.
+//! - `MONITOR_BENCH_SHARE`: `realistic` (~5% warned), `stress` (~30–40%) or
+//!   `both` (default).
+//! - `MONITOR_BENCH_REPEAT`: runs per case (1); the median is printed.
+//! - `MONITOR_BENCH_KEEP=1`: keep the generated inputs and outputs (for `perf`).
+//!
+//! For each case it prints: the raw read of the same files with calamine /
+//! csv (one thread per file: the floor), `monitor check` (read + validate)
+//! and its ratio to that floor, and `monitor run` (everything: history,
+//! all forms), each as its own process: wall time, peak memory, and the
+//! time and peak memory of every phase (`MONITOR_PHASES=1`).
 
+use calamine::{open_workbook_auto, Reader};
 use chrono::NaiveDate;
-use monitor::config::Plan;
-use monitor::run::{run, RunOptions};
-use monitor::validate::{InputSpec, Inputs};
+use monitor::synth::{self, Risk};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
-fn peak_rss_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+struct Case {
+    name: &'static str,
+    risk: Risk,
+}
+
+struct Measured {
+    secs: f64,
+    peak_mb: f64,
+    phases: Vec<(String, f64, f64)>,
+}
+
+fn monitor(dir: &Path, args: &[&str]) -> Measured {
+    let t = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_monitor"))
+        .args(args)
+        .current_dir(dir)
+        .env("MONITOR_PHASES", "1")
+        .output()
+        .expect("run monitor");
+    let secs = t.elapsed().as_secs_f64();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() || o.status.code() == Some(11),
+        "monitor {args:?}: {err}"
+    );
+    let phases: Vec<(String, f64, f64)> = err
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split('\t');
+            (p.next()? == "阶段").then_some(())?;
+            Some((p.next()?.to_string(), p.next()?.parse().ok()?, p.next()?.parse().ok()?))
+        })
+        .collect();
+    // Each phase's peak is its own (reset at its start): the run's peak is
+    // the largest of them.
+    let peak_mb = phases.iter().map(|p| p.2).fold(0.0, f64::max);
+    Measured {
+        secs,
+        peak_mb,
+        phases,
+    }
+}
+
+/// Every cell of every file, read the cheapest way the libraries allow,
+/// one thread per file: the floor any reader of these files stands on.
+fn raw_read(files: &[PathBuf]) -> (f64, usize) {
+    let t = Instant::now();
+    let cells: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|f| {
+                s.spawn(move || {
+                    if f.extension().is_some_and(|e| e == "csv") {
+                        let mut r = csv::ReaderBuilder::new()
+                            .has_headers(false)
+                            .flexible(true)
+                            .from_path(f)
+                            .unwrap();
+                        let mut rec = csv::ByteRecord::new();
+                        let mut n = 0;
+                        while r.read_byte_record(&mut rec).unwrap() {
+                            n += rec.len();
+                        }
+                        n
+                    } else {
+                        let mut wb = open_workbook_auto(f).unwrap();
+                        let name = wb.sheet_names()[0].clone();
+                        let mut x = match &mut wb {
+                            calamine::Sheets::Xlsx(x) => x,
+                            _ => unreachable!("xlsx"),
+                        }
+                        .worksheet_cells_reader(&name)
+                        .unwrap();
+                        let mut n = 0;
+                        while x.next_cell().unwrap().is_some() {
+                            n += 1;
+                        }
+                        n
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    (t.elapsed().as_secs_f64(), cells)
+}
+
+fn median(mut v: Vec<Measured>) -> Measured {
+    v.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+    let mid = v.len() / 2;
+    v.swap_remove(mid)
+}
+
+fn write_inputs(
+    n: usize,
+    risk: Risk,
+    month: NaiveDate,
+    xlsx: bool,
+    dir: &Path,
+) -> (Vec<PathBuf>, usize) {
+    let county = synth::generate_with(n, 42, month, risk);
+    let expenses = county.expenses.len();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let d = dir.join("data");
+    let files = if xlsx {
+        synth::write_households_xlsx(&county, &d.join("households.xlsx"), month, false, 42)
+            .unwrap();
+        synth::write_members_xlsx(&county, &d.join("members.xlsx")).unwrap();
+        synth::write_expenses_csv(&county, &d.join("expenses.csv"), false, 1).unwrap();
+        vec!["households.xlsx", "members.xlsx", "expenses.csv"]
+    } else {
+        synth::write_csv_set(&county, &d).unwrap();
+        vec!["households.csv", "members.csv", "expenses.csv"]
+    };
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/mile-2020.toml");
+    std::fs::write(
+        dir.join("monitor.toml"),
+        format!(
+            "[run]\nrules = '{}'\nout = 'out'\n[inputs]\nhouseholds = 'data/{}'\nmembers = 'data/{}'\nexpenses = 'data/{}'\n",
+            rules.display(),
+            files[0],
+            files[1],
+            files[2]
+        ),
+    )
+    .unwrap();
+    (files.iter().map(|f| d.join(f)).collect(), expenses)
 }
 
 fn main() {
@@ -24,82 +160,113 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let month = NaiveDate::from_ymd_opt(2020, 3, 1).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let t = Instant::now();
-    let county = monitor::synth::generate(n, 42, month);
-    monitor::synth::write_csv_set(&county, dir.path()).unwrap();
-    let expenses = county.expenses.len();
-    drop(county);
-    println!("生成 {n} 户（支出记录 {expenses} 条）：{:.2?}", t.elapsed());
-
-    let plan = Plan {
-        month,
-        rules: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/mile-2020.toml"),
-        out: dir.path().join("out"),
-        inputs: Inputs {
-            households: InputSpec {
-                path: dir.path().join("households.csv"),
-                sheet: None,
-            },
-            income: None,
-            expenses: vec![InputSpec {
-                path: dir.path().join("expenses.csv"),
-                sheet: None,
-            }],
-            members: Some(InputSpec {
-                path: dir.path().join("members.csv"),
-                sheet: None,
-            }),
-        },
-        workspace: dir.path().to_path_buf(),
-        store: dir.path().join("history.sqlite"),
-        forms: dir.path().join("forms"),
-        public: Default::default(),
+    let xlsx = match std::env::var("MONITOR_BENCH_FORMAT").as_deref() {
+        Ok("csv") => false,
+        Ok("xlsx") => true,
+        _ => n <= 1_000_000,
     };
-    // Phases alone, then the whole run (which repeats them and writes).
-    let t = Instant::now();
-    let data = monitor::validate::load_month(&plan.inputs, &Default::default(), |_| {}).unwrap();
-    println!("读取与校验：{:.2?}", t.elapsed());
-    let rs = monitor::rules::RuleSet::load(&plan.rules).unwrap();
-    let t = Instant::now();
-    let a = monitor::assess::assess_all(
-        &rs,
-        month,
-        &data.households,
-        &data.expenses,
-        &data.members,
-        || {},
-    );
+    let repeat: usize = std::env::var("MONITOR_BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let cases: Vec<Case> = match std::env::var("MONITOR_BENCH_SHARE").as_deref() {
+        Ok("stress") => vec![Case {
+            name: "stress",
+            risk: Risk::STRESS,
+        }],
+        Ok("realistic") => vec![Case {
+            name: "realistic",
+            risk: Risk::REALISTIC,
+        }],
+        _ => vec![
+            Case {
+                name: "realistic",
+                risk: Risk::REALISTIC,
+            },
+            Case {
+                name: "stress",
+                risk: Risk::STRESS,
+            },
+        ],
+    };
+    let month = NaiveDate::from_ymd_opt(2020, 3, 1).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "风险测算：{:.2?}（风险户 {}）",
-        t.elapsed(),
-        a.iter().filter(|x| x.at_risk()).count()
+        "机器：{cores} 核；{n} 户，输入 {}；每种情况运行 {repeat} 次取中位数",
+        if xlsx {
+            "xlsx（农户、成员）+ CSV（支出）"
+        } else {
+            "CSV"
+        }
     );
-    drop((data, a));
-
-    let t = Instant::now();
-    let outcome = run(
-        &plan,
-        &RunOptions {
-            quiet: true,
-            force: false,
-        },
-    )
-    .unwrap();
-    let elapsed = t.elapsed();
-    let c = &outcome.summary.counts;
-    println!(
-        "月度运行 {n} 户：{elapsed:.2?}（{:.0} 户/秒），风险户 {} 户，数据问题 {} 条，峰值内存 {:.0} MB",
-        n as f64 / elapsed.as_secs_f64(),
-        c.risk_households,
-        c.data_issues,
-        peak_rss_mb().unwrap_or(f64::NAN)
-    );
-    for f in &outcome.summary.outputs {
-        let len = std::fs::metadata(outcome.dir.join(f))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        println!("  {f}: {:.1} MB", len as f64 / 1e6);
+    for case in cases {
+        let dir = tempfile::tempdir().unwrap();
+        if std::env::var_os("MONITOR_BENCH_KEEP").is_some() {
+            println!("输入和结果保留在 {}", dir.path().display());
+        }
+        let t = Instant::now();
+        let (files, expenses) = write_inputs(n, case.risk, month, xlsx, dir.path());
+        let sizes: Vec<String> = files
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {:.1} MB",
+                    f.file_name().unwrap().to_string_lossy(),
+                    std::fs::metadata(f).unwrap().len() as f64 / 1e6
+                )
+            })
+            .collect();
+        println!(
+            "\n== {}：生成输入 {:.1} s（支出记录 {expenses} 条；{}）",
+            case.name,
+            t.elapsed().as_secs_f64(),
+            sizes.join("，")
+        );
+        let (raw, cells) = raw_read(&files);
+        println!("原始读取（calamine/csv，每文件一线程）：{raw:.2} s（{cells} 个单元格）");
+        let check = median(
+            (0..repeat)
+                .map(|_| monitor(dir.path(), &["check", "--month", "2020-03", "-q"]))
+                .collect(),
+        );
+        println!(
+            "monitor check：{:.2} s = 原始读取的 {:.2} 倍，峰值内存 {:.0} MB",
+            check.secs,
+            check.secs / raw,
+            check.peak_mb
+        );
+        let runs: Vec<Measured> = (0..repeat)
+            .map(|_| {
+                let _ = std::fs::remove_dir_all(dir.path().join("out"));
+                let _ = std::fs::remove_file(dir.path().join("monitor-history.sqlite"));
+                monitor(dir.path(), &["run", "--month", "2020-03", "-q"])
+            })
+            .collect();
+        let run = median(runs);
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/2020-03/summary.json")).unwrap(),
+        )
+        .unwrap();
+        let warned = summary["counts"]["risk_households"].as_u64().unwrap_or(0);
+        println!(
+            "monitor run：{:.2} s（{:.0} 户/秒），峰值内存 {:.0} MB；触发预警 {warned} 户（{:.1}%）",
+            run.secs,
+            n as f64 / run.secs,
+            run.peak_mb,
+            warned as f64 * 100.0 / n as f64
+        );
+        for (name, secs, mb) in &run.phases {
+            println!("  阶段 {name:<24} {secs:>7.2} s  峰值 {mb:>6.0} MB");
+        }
+        let out = dir.path().join("out/2020-03");
+        let mut total = 0u64;
+        for e in std::fs::read_dir(&out).unwrap() {
+            total += e.unwrap().metadata().unwrap().len();
+        }
+        println!("  输出合计 {:.1} MB", total as f64 / 1e6);
+        if std::env::var_os("MONITOR_BENCH_KEEP").is_some() {
+            let _ = dir.keep();
+        }
     }
 }

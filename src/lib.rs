@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod measures;
 pub mod model;
 pub mod normalize;
+pub mod phases;
 pub mod publish;
 pub mod report;
 pub mod rollup;

@@ -257,6 +257,7 @@ fn main() -> ExitCode {
     // run's atomic publication means nothing was changed.
     let result = monitor::error::catch_panic(|| dispatch(cli))
         .unwrap_or_else(|p| Err(MonitorError::Internal(p)));
+    monitor::phases::end();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

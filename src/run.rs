@@ -51,12 +51,14 @@ impl Progress {
     }
     /// A step without a count (reading, writing).
     pub fn stage(&self, msg: &str) {
+        crate::phases::mark(msg);
         self.style(SPINNER);
         self.0.set_message(msg.to_string());
         self.0.tick();
     }
     /// A step over `len` items, advanced by `inc`.
     pub fn start(&self, msg: &str, len: u64) {
+        crate::phases::mark(msg);
         self.style(BAR);
         self.0.set_length(len);
         self.0.set_position(0);

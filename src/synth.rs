@@ -117,6 +117,36 @@ fn dec(v: u64) -> Decimal {
 
 /// Generate a county of `n` households whose month is `month`.
 pub fn generate(n: usize, seed: u64, month: NaiveDate) -> County {
+    generate_with(n, seed, month, Risk::STRESS)
+}
+
+/// How often the generated households show each risk (percent).
+#[derive(Debug, Clone, Copy)]
+pub struct Risk {
+    pub low_income: u64,
+    pub income_fall: u64,
+    pub guarantee_gap: u64,
+    pub expenses: u64,
+}
+
+impl Risk {
+    /// The example county's mix: about 27–42% of households trigger a rule.
+    pub const STRESS: Risk = Risk {
+        low_income: 12,
+        income_fall: 6,
+        guarantee_gap: 1,
+        expenses: 9,
+    };
+    /// A realistic county: about 5% trigger a rule.
+    pub const REALISTIC: Risk = Risk {
+        low_income: 2,
+        income_fall: 1,
+        guarantee_gap: 0,
+        expenses: 2,
+    };
+}
+
+pub fn generate_with(n: usize, seed: u64, month: NaiveDate, risk: Risk) -> County {
     let mut rng = Rng::new(seed);
     let mut county = County::default();
     for i in 0..n {
@@ -171,7 +201,7 @@ pub fn generate(n: usize, seed: u64, month: NaiveDate) -> County {
             });
         }
         // Per-capita net income mostly 5,000–16,000; one in eight low.
-        let pc = if rng.chance(12) {
+        let pc = if rng.chance(risk.low_income) {
             2500 + rng.below(1900)
         } else {
             5000 + rng.below(11000)
@@ -193,16 +223,17 @@ pub fn generate(n: usize, seed: u64, month: NaiveDate) -> County {
             dec(transfer),
             dec(cost),
         ];
-        let last_year_net = if rng.chance(6) {
+        let last_year_net = if rng.chance(risk.income_fall) {
             dec(net * 16 / 10) // income fell by more than 35%
         } else {
             dec(net * (90 + rng.below(15)) / 100)
         };
+        let g = risk.guarantee_gap;
         let guarantees = [
-            !rng.chance(1),
-            !rng.chance(1),
-            !rng.chance(2),
-            !rng.chance(3),
+            !rng.chance(g),
+            !rng.chance(g),
+            !rng.chance(2 * g),
+            !rng.chance(3 * g),
         ];
         let id = format!(
             "{}{:03}{:05}",
@@ -210,7 +241,7 @@ pub fn generate(n: usize, seed: u64, month: NaiveDate) -> County {
             TOWNSHIPS.iter().position(|x| *x == t).unwrap_or(0) + 1,
             i + 1
         );
-        if rng.chance(9) {
+        if rng.chance(risk.expenses) {
             let (cause, unit) = *rng.pick(UNITS);
             let m = rng.pick(&members).clone();
             let count = 1 + rng.below(3);

@@ -1,0 +1,59 @@
+//! Time and peak memory of each phase of a run, printed to standard error
+//! when `MONITOR_PHASES=1` (for the benchmark; silent otherwise). The peak
+//! is reset at the start of each phase (Linux `/proc/self/clear_refs`), so
+//! each line is that phase's own peak resident memory.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+static CURRENT: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+
+fn enabled() -> bool {
+    std::env::var_os("MONITOR_PHASES").is_some()
+}
+
+/// Peak resident memory since the last reset, in MB (Linux; 0 elsewhere).
+pub fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn reset_peak() {
+    // "5" resets the peak RSS to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The run enters phase `name` (the previous one ends).
+pub fn mark(name: &str) {
+    if !enabled() {
+        return;
+    }
+    let Ok(mut cur) = CURRENT.lock() else { return };
+    if cur.as_ref().is_some_and(|(n, _)| n == name) {
+        return;
+    }
+    if let Some((prev, t)) = cur.take() {
+        eprintln!(
+            "阶段\t{prev}\t{:.2}\t{:.0}",
+            t.elapsed().as_secs_f64(),
+            peak_mb()
+        );
+    }
+    reset_peak();
+    *cur = Some((name.to_string(), Instant::now()));
+}
+
+/// The last phase ends.
+pub fn end() {
+    mark("");
+    if let Ok(mut cur) = CURRENT.lock() {
+        *cur = None;
+    }
+}

@@ -56,7 +56,11 @@ fn monitor(dir: &Path, args: &[&str]) -> Measured {
         .filter_map(|l| {
             let mut p = l.split('\t');
             (p.next()? == "阶段").then_some(())?;
-            Some((p.next()?.to_string(), p.next()?.parse().ok()?, p.next()?.parse().ok()?))
+            Some((
+                p.next()?.to_string(),
+                p.next()?.parse().ok()?,
+                p.next()?.parse().ok()?,
+            ))
         })
         .collect();
     // Each phase's peak is its own (reset at its start): the run's peak is

@@ -47,8 +47,12 @@ fn per_household_forms_are_one_page_each_with_their_own_id() {
             for (i, r) in starts.iter().enumerate() {
                 assert!(i == 0 || sh.row_breaks.contains(r), "{file}: break at {r}");
                 // The mark names the household; the page fits one sheet of A4.
-                let id = sh.text(*r, 0).split_whitespace().nth(1).unwrap_or("");
-                assert!(id.len() >= 15, "{file}: mark “{}”", sh.text(*r, 0));
+                let id = sh
+                    .text_with(*r, MARK)
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("");
+                assert!(id.len() >= 15, "{file}: mark “{}”", sh.text_with(*r, MARK));
                 let end = starts.get(i + 1).copied().unwrap_or(u32::MAX);
                 let tall: f64 = sh.heights.range(*r..end).map(|(_, h)| h).sum();
                 let room = monitor::forms::render::page_points(spec);
@@ -181,7 +185,7 @@ fn budget_derives_every_amount_by_formula_and_shows_the_decline() {
             // 家庭人口 is a count, in 规模/数量, not under 金额(元).
             assert!(sh.text(row_of("家庭人口"), 3).is_empty());
             let id = sh
-                .text(*r0, 0)
+                .text_with(*r0, MARK)
                 .split_whitespace()
                 .nth(1)
                 .unwrap()
@@ -219,7 +223,7 @@ fn letters_name_the_applicant_once_per_cause() {
                 letters += 1;
                 assert!(!t.contains("因因"), "{t}");
                 assert!(t.contains("证件号码 ") && t.contains("户编号 "), "{t}");
-                let mark = sh.text(blocks(&sh).into_iter().rfind(|b| *b < r).unwrap(), 0);
+                let mark = sh.text_with(blocks(&sh).into_iter().rfind(|b| *b < r).unwrap(), MARK);
                 let id = mark.split_whitespace().nth(1).unwrap();
                 assert!(t.contains(id), "{t}");
                 // Room to sign, and the village group's and committee's say.

@@ -210,15 +210,21 @@ pub fn write_households(
         render::page_setup(ws, &form.spec, &head).map_err(&e)?;
         let mut row = 0u32;
         let mut breaks = Vec::new();
+        let mut usual = None;
         for r in list {
             if row > 0 {
                 breaks.push(row);
             }
             let mut f = fields::household(ctx, r);
             extra(&mut f);
-            row = render::write_block(ws, &form.spec, &f, row, &fm)
-                .map_err(&e)?
-                .next;
+            let b = render::write_block(ws, &form.spec, &f, (row, usual), &fm).map_err(&e)?;
+            if usual.is_none() {
+                usual = render::usual_height(&b.heights);
+                if let Some(h) = usual {
+                    ws.set_default_row_height(h);
+                }
+            }
+            row = b.next;
         }
         if !breaks.is_empty() {
             ws.set_page_breaks(&breaks).map_err(&e)?;
@@ -275,7 +281,7 @@ pub fn write_villages(
         };
         let ws = render::add_sheet(&mut wb, &name, &mut used).map_err(&e)?;
         render::page_setup(ws, &form.spec, &f).map_err(&e)?;
-        let b = render::write_block(ws, &form.spec, &f, 0, &fm).map_err(&e)?;
+        let b = render::write_block(ws, &form.spec, &f, (0, None), &fm).map_err(&e)?;
         render::add_dropdowns(ws, &b).map_err(&e)?;
         if let Some(h) = b.header {
             ws.set_repeat_rows(h, h).map_err(&e)?;

@@ -113,7 +113,11 @@ fn a1(row: u32, col: u16) -> String {
 }
 
 /// The cell formats of the styles.
-pub struct Formats(HashMap<Style, Format>);
+pub struct Formats {
+    by_style: HashMap<Style, Format>,
+    /// A title centred across its span without a merge.
+    title_across: Format,
+}
 
 impl Formats {
     pub fn new() -> Self {
@@ -180,10 +184,14 @@ impl Formats {
                 .set_align(FormatAlign::Right)
                 .set_align(FormatAlign::VerticalCenter),
         );
-        Formats(m)
+        let title_across = m[&Title].clone().set_align(FormatAlign::CenterAcross);
+        Formats {
+            by_style: m,
+            title_across,
+        }
     }
     fn get(&self, s: Style) -> &Format {
-        &self.0[&s]
+        &self.by_style[&s]
     }
 }
 
@@ -248,6 +256,14 @@ fn content(cell: &CellSpec, p: &Placed, f: &Fields, names: &Names) -> Content {
     Content::Text(fill(t, words))
 }
 
+/// Width in points of `span` columns from `col`.
+fn span_points(spec: &FormSpec, col: u16, span: u16) -> f64 {
+    (col..col + span.max(1))
+        .filter_map(|i| spec.columns.get(i as usize))
+        .map(|w| column_points(*w))
+        .sum()
+}
+
 /// The height a placed row is given (its spec height, or more for its
 /// text) and the least it needs to show its text.
 fn row_height(spec: &FormSpec, p: &Placed, contents: &[(&CellSpec, u16, Content)]) -> (f64, f64) {
@@ -261,10 +277,7 @@ fn row_height(spec: &FormSpec, p: &Placed, contents: &[(&CellSpec, u16, Content)
         if text.is_empty() {
             continue;
         }
-        let width: f64 = (*col..col + cell.span.max(1))
-            .filter_map(|i| spec.columns.get(i as usize))
-            .map(|w| column_points(*w))
-            .sum();
+        let width = span_points(spec, *col, cell.span);
         let lines = if style.wraps() {
             wrapped_lines(&text, width, style.font_size())
         } else {
@@ -297,16 +310,55 @@ fn fit_heights(sized: &[(f64, f64)], page: f64) -> Vec<f64> {
         .collect()
 }
 
+/// A span of cells that needs no merge (a merge costs memory until the
+/// workbook is saved): an unbordered line of text overflows into the empty
+/// cells beside it, a title is centred across them, a line to sign on is a
+/// bottom border on each. Returns false when the span must be merged.
+fn write_unmerged(
+    ws: &mut Worksheet,
+    (r, c, last): (u32, u16, u16),
+    style: Style,
+    content: &Content,
+    width: f64,
+    fm: &Formats,
+) -> Result<bool, XlsxError> {
+    let one_line = |t: &str| !t.contains('\n') && text_points(t, style.font_size()) + 4.0 <= width;
+    match (content, style) {
+        (_, Style::Line) => {
+            for k in c..=last {
+                ws.write_blank(r, k, fm.get(Style::Line))?;
+            }
+        }
+        (Content::Text(t), Style::Page) if one_line(t) => {
+            ws.write_string_with_format(r, last, t, fm.get(Style::Page))?;
+        }
+        (Content::Text(t), Style::Subtitle | Style::Sign | Style::Note) if one_line(t) => {
+            ws.write_string_with_format(r, c, t, fm.get(style))?;
+        }
+        (Content::Text(t), Style::Title) if one_line(t) => {
+            ws.write_string_with_format(r, c, t, &fm.title_across)?;
+            for k in c + 1..=last {
+                ws.write_blank(r, k, &fm.title_across)?;
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
 fn write_cell(
     ws: &mut Worksheet,
-    r: u32,
-    c: u16,
+    (r, c): (u32, u16),
     cell: &CellSpec,
     content: Content,
+    width: f64,
     fm: &Formats,
 ) -> Result<(), XlsxError> {
     let style = cell.style();
     let last = c + cell.span.max(1) - 1;
+    if last > c && write_unmerged(ws, (r, c, last), style, &content, width, fm)? {
+        return Ok(());
+    }
     let fmt_of = |v: &V| match v {
         V::Money(_) => fm.get(Style::Money),
         V::Int(_) => fm.get(Style::Int),
@@ -318,6 +370,10 @@ fn write_cell(
         _ => fm.get(style),
     };
     if last > c {
+        if let Content::Text(t) = &content {
+            ws.merge_range(r, c, r, last, t, f)?;
+            return Ok(());
+        }
         ws.merge_range(r, c, r, last, "", f)?;
     }
     match content {
@@ -356,6 +412,20 @@ pub struct Block {
     pub dropdowns: Vec<(String, u16, u32, u32)>,
     /// The block's height in points (for the one-page check).
     pub height: f64,
+    /// Each row's height.
+    pub heights: Vec<f64>,
+}
+
+/// The height most rows of a block have (the sheet's default row height).
+pub fn usual_height(heights: &[f64]) -> Option<f64> {
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    for h in heights {
+        match counts.iter_mut().find(|(x, _)| (x - h).abs() < 0.01) {
+            Some(c) => c.1 += 1,
+            None => counts.push((*h, 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
 }
 
 /// Write one block (a household's form, or a 村's table) from row `r0`.
@@ -363,7 +433,7 @@ pub fn write_block(
     ws: &mut Worksheet,
     spec: &FormSpec,
     f: &Fields,
-    r0: u32,
+    (r0, default_height): (u32, Option<f64>),
     fm: &Formats,
 ) -> Result<Block, XlsxError> {
     let rows = layout(spec, f);
@@ -373,6 +443,7 @@ pub fn write_block(
         header: None,
         dropdowns: Vec::new(),
         height: 0.0,
+        heights: Vec::new(),
     };
     let mut laid = Vec::with_capacity(rows.len());
     for (i, p) in rows.iter().enumerate() {
@@ -404,15 +475,21 @@ pub fn write_block(
     for (i, ((_, contents), h)) in laid.into_iter().zip(heights).enumerate() {
         let r = r0 + i as u32;
         block.height += h;
-        ws.set_row_height(r, h)?;
+        block.heights.push(h);
+        // The sheet's default height is not stored per row: a row's
+        // settings cost memory until the workbook is saved.
+        if default_height.is_none_or(|d| (d - h).abs() > 0.01) {
+            ws.set_row_height(r, h)?;
+        }
         for (cell, c, content) in contents {
+            let width = span_points(spec, c, cell.span);
             // `{}` or `{ span = n }`: room left empty, without borders.
             let bare = cell.style.is_none()
                 && cell.text.is_none()
                 && cell.value.is_none()
                 && cell.formula.is_none();
             if !bare {
-                write_cell(ws, r, c, cell, content, fm)?;
+                write_cell(ws, (r, c), cell, content, width, fm)?;
             }
         }
     }

@@ -188,13 +188,29 @@ impl Sheet {
     pub fn text(&self, r: u32, c: u32) -> &str {
         self.cells.get(&(r, c)).map_or("", |x| x.text.as_str())
     }
-    /// Width in points of the cell's span (its merge, or its column).
+    /// Width in points a cell's text has: its merge, or its column and
+    /// the empty cells beside it that text overflows into.
     pub fn span_points(&self, r: u32, c: u32) -> f64 {
-        let (c1, c2) = self
+        let empty = |k: u32| self.cells.get(&(r, k)).is_none_or(|x| x.text.is_empty());
+        let (c1, c2) = match self
             .merges
             .iter()
             .find(|m| m.0 <= r && r <= m.2 && m.1 <= c && c <= m.3)
-            .map_or((c, c), |m| (m.1, m.3));
+        {
+            Some(m) => (m.1, m.3),
+            None => {
+                let max = self.widths.keys().max().copied().unwrap_or(c);
+                let mut a = c;
+                while a > 0 && empty(a - 1) {
+                    a -= 1;
+                }
+                let mut b = c;
+                while b < max && empty(b + 1) {
+                    b += 1;
+                }
+                (a, b)
+            }
+        };
         (c1..=c2)
             .map(|k| {
                 // Written widths carry Excel's padding (+0.71): back to units.
@@ -211,6 +227,14 @@ impl Sheet {
         let i = self.xml.find(tag)?;
         let t = &self.xml[i..i + self.xml[i..].find('>')?];
         attr(t, name).map(str::to_string)
+    }
+    /// The first text in row `r` containing `needle`.
+    pub fn text_with(&self, r: u32, needle: &str) -> &str {
+        self.cells
+            .range((r, 0)..(r + 1, 0))
+            .map(|(_, c)| c.text.as_str())
+            .find(|t| t.contains(needle))
+            .unwrap_or("")
     }
     pub fn rows_with(&self, needle: &str) -> Vec<u32> {
         let mut v: Vec<u32> = self

@@ -13,6 +13,7 @@ use crate::error::{shorten, Location, MonitorError, Result};
 use crate::normalize::header_key;
 use calamine::{Data, DataType, Reader, Sheets};
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -29,7 +30,9 @@ pub const MAX_ROWS: u32 = 1_048_576;
 pub enum Cell {
     #[default]
     Empty,
-    Text(String),
+    /// Text, stored inline up to 24 bytes (most cells: names, IDs, amounts),
+    /// so a grid of a county's roster holds no allocation per cell.
+    Text(CompactString),
     /// Only used transiently: converted to `Decimal`/ids/dates by `normalize`.
     Float(f64),
     Int(i64),
@@ -72,7 +75,7 @@ impl From<&Data> for Cell {
                 if s.trim().is_empty() {
                     Cell::Empty
                 } else {
-                    Cell::Text(s.clone())
+                    Cell::Text(s.as_str().into())
                 }
             }
             Data::Float(f) => Cell::Float(*f),
@@ -84,10 +87,10 @@ impl From<&Data> for Cell {
             },
             Data::DateTimeIso(s) => match d.as_date() {
                 Some(x) => Cell::Date(x),
-                None => Cell::Text(s.clone()),
+                None => Cell::Text(s.as_str().into()),
             },
-            Data::DurationIso(s) => Cell::Text(s.clone()),
-            Data::Error(e) => Cell::Text(format!("#{e:?}")),
+            Data::DurationIso(s) => Cell::Text(s.as_str().into()),
+            Data::Error(e) => Cell::Text(format!("#{e:?}").into()),
         }
     }
 }
@@ -160,7 +163,7 @@ impl Grid {
                         s.chars().count()
                     ),
                 });
-                Cell::Text(s.chars().take(MAX_TEXT_CHARS).collect())
+                Cell::Text(s.chars().take(MAX_TEXT_CHARS).collect::<String>().into())
             }
             other => other,
         })
@@ -509,55 +512,94 @@ fn read_workbook(bytes: &[u8], shown: &str) -> Result<Vec<Grid>> {
         )
     })?;
     let names = wb.sheet_names().to_vec();
-    let mut grids = Vec::with_capacity(names.len());
-    for name in names {
-        let sheet_err = |e: &dyn std::fmt::Display| {
-            MonitorError::input(
-                Location {
-                    file: shown.to_string(),
-                    sheet: Some(name.clone()),
-                    ..Default::default()
-                },
-                format!("无法读取该工作表，文件可能已损坏；请用Excel打开检查后重新保存（{e}）"),
-            )
-        };
-        let mut g = Grid::new(shown, Some(name.clone()));
-        let merges = match &mut wb {
-            Sheets::Xlsx(x) => {
-                let merges = x.merge_cells_by_sheet_name(&name).unwrap_or_default();
-                let mut cells = x.worksheet_cells_reader(&name).map_err(|e| sheet_err(&e))?;
-                while let Some(c) = cells.next_cell_with_formula().map_err(|e| sheet_err(&e))? {
-                    let (r, col) = c.pos;
-                    let cell = match (Data::from(c.value), c.formula) {
-                        (Data::Empty, Some(f)) if !f.is_empty() => Cell::Uncomputed(f),
-                        (d, _) => Cell::from(&d),
-                    };
-                    g.put(r, col, cell);
+    // An xlsx keeps its merged ranges after the cells: finding them parses
+    // the whole sheet again. That second pass runs on another core while
+    // this one reads the cells.
+    let is_xlsx = matches!(wb, Sheets::Xlsx(_));
+    std::thread::scope(|scope| {
+        let merges_job = is_xlsx.then(|| scope.spawn(|| xlsx_merge_ranges(bytes, &names)));
+        let mut grids = Vec::with_capacity(names.len());
+        let mut own_merges = Vec::with_capacity(names.len());
+        for name in &names {
+            let (g, merges) = read_sheet(&mut wb, shown, name)?;
+            grids.push(g);
+            own_merges.push(merges);
+        }
+        let xlsx: Vec<Vec<calamine::Dimensions>> =
+            merges_job.and_then(|h| h.join().ok()).unwrap_or_default();
+        for (k, g) in grids.iter_mut().enumerate() {
+            let merges = if is_xlsx {
+                xlsx.get(k).map(Vec::as_slice).unwrap_or(&[])
+            } else {
+                own_merges[k].as_slice()
+            };
+            g.fill_merges(merges);
+            for row in &mut g.rows {
+                while matches!(row.last(), Some(Cell::Empty)) {
+                    row.pop();
                 }
-                merges
-            }
-            other => {
-                let merges = match other {
-                    Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                let range = other.worksheet_range(&name).map_err(|e| sheet_err(&e))?;
-                for (r, c, d) in range.used_cells() {
-                    let (r0, c0) = range.start().unwrap_or((0, 0));
-                    g.put(r0 + r as u32, c0 + c as u32, Cell::from(d));
-                }
-                merges
-            }
-        };
-        g.fill_merges(&merges);
-        for row in &mut g.rows {
-            while matches!(row.last(), Some(Cell::Empty)) {
-                row.pop();
             }
         }
-        grids.push(g);
-    }
-    Ok(grids)
+        Ok(grids)
+    })
+}
+
+/// The merged ranges of each named sheet of an xlsx, from its own reader.
+fn xlsx_merge_ranges(bytes: &[u8], names: &[String]) -> Vec<Vec<calamine::Dimensions>> {
+    let cursor = std::io::Cursor::new(bytes);
+    let Ok(mut x) = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(cursor) else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .map(|n| x.merge_cells_by_sheet_name(n).unwrap_or_default())
+        .collect()
+}
+
+/// One sheet's cells (and, for formats other than xlsx, its merges).
+fn read_sheet(
+    wb: &mut Sheets<std::io::Cursor<&[u8]>>,
+    shown: &str,
+    name: &str,
+) -> Result<(Grid, Vec<calamine::Dimensions>)> {
+    let sheet_err = |e: &dyn std::fmt::Display| {
+        MonitorError::input(
+            Location {
+                file: shown.to_string(),
+                sheet: Some(name.to_string()),
+                ..Default::default()
+            },
+            format!("无法读取该工作表，文件可能已损坏；请用Excel打开检查后重新保存（{e}）"),
+        )
+    };
+    let mut g = Grid::new(shown, Some(name.to_string()));
+    let merges = match wb {
+        Sheets::Xlsx(x) => {
+            let mut cells = x.worksheet_cells_reader(name).map_err(|e| sheet_err(&e))?;
+            while let Some(c) = cells.next_cell_with_formula().map_err(|e| sheet_err(&e))? {
+                let (r, col) = c.pos;
+                let cell = match (Data::from(c.value), c.formula) {
+                    (Data::Empty, Some(f)) if !f.is_empty() => Cell::Uncomputed(f),
+                    (d, _) => Cell::from(&d),
+                };
+                g.put(r, col, cell);
+            }
+            Vec::new()
+        }
+        other => {
+            let merges = match other {
+                Sheets::Xls(x) => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let range = other.worksheet_range(name).map_err(|e| sheet_err(&e))?;
+            for (r, c, d) in range.used_cells() {
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                g.put(r0 + r as u32, c0 + c as u32, Cell::from(d));
+            }
+            merges
+        }
+    };
+    Ok((g, merges))
 }
 
 /// Decode CSV bytes: BOM first, then strict UTF-8, then GB18030 (a superset
@@ -613,11 +655,11 @@ fn read_csv_bytes(bytes: &[u8], shown: &str) -> Result<Grid> {
             if f.trim().is_empty() {
                 row.push(Cell::Empty);
             } else if c < MAX_COLS as usize && f.len() <= MAX_TEXT_CHARS {
-                row.push(Cell::Text(f.to_string()));
+                row.push(Cell::Text(f.into()));
             } else {
                 let r = u32::try_from(i).unwrap_or(u32::MAX);
                 let c32 = u32::try_from(c).unwrap_or(u32::MAX);
-                let cell = g.admit(r, c32, Cell::Text(f.to_string()));
+                let cell = g.admit(r, c32, Cell::Text(f.into()));
                 row.push(cell.unwrap_or(Cell::Empty));
             }
         }

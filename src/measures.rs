@@ -123,7 +123,7 @@ pub fn read(
         let mut cols: Option<BTreeMap<&'static str, usize>> = None;
         for (r, row) in g.rows.iter().enumerate() {
             if let Some(v) = after(row, "户编号").filter(|v| !v.is_empty()) {
-                id = match parse_ident(&Cell::Text(v.clone())) {
+                id = match parse_ident(&Cell::Text(v.as_str().into())) {
                     Ok(Some(x)) => Some(x),
                     _ => {
                         errors.push(format!("{}：户编号“{v}”无法识别", at(r, 1)));

@@ -147,7 +147,7 @@ pub fn parse_ident(cell: &Cell) -> Result<Option<String>, String> {
                 && s.bytes()
                     .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) =>
         {
-            Ok(Some(s.clone()))
+            Ok(Some(s.to_string()))
         }
         Cell::Text(s) => {
             let t: String = fold_width(s)

@@ -832,15 +832,57 @@ fn write_outputs(
         .filter(|r| r.st.status.pending() && r.st.pending_months <= 1)
         .partition(|r| r.class == rs.labels.returning);
     // The workbooks are independent: write them on all cores, biggest first.
+    // A large county's per-household forms continue in more files.
+    let more = std::sync::Mutex::new(Vec::new());
+    let parts = |r: Result<Vec<PathBuf>>| -> Result<()> {
+        for p in r?.iter().skip(1) {
+            if let (Ok(mut m), Some(n)) = (more.lock(), p.file_name()) {
+                m.push(n.to_string_lossy().to_string());
+            }
+        }
+        Ok(())
+    };
     let jobs: Vec<Job> = vec![
-        Box::new(|| annex::write_survey(ctx, &at_risk, &dir.join(annex::FILE_SURVEY))),
-        Box::new(|| annex::write_budget(ctx, &at_risk, &dir.join(annex::FILE_BUDGET))),
-        Box::new(|| annex::write_measures(ctx, &supported, &dir.join(annex::FILE_MEASURES))),
+        Box::new(|| {
+            parts(annex::write_survey(
+                ctx,
+                &at_risk,
+                &dir.join(annex::FILE_SURVEY),
+            ))
+        }),
+        Box::new(|| {
+            parts(annex::write_budget(
+                ctx,
+                &at_risk,
+                &dir.join(annex::FILE_BUDGET),
+            ))
+        }),
+        Box::new(|| {
+            parts(annex::write_measures(
+                ctx,
+                &supported,
+                &dir.join(annex::FILE_MEASURES),
+            ))
+        }),
         Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
         Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
         Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
-        Box::new(|| annex::write_application(ctx, &new_returning, true, &dir.join(&f1))),
-        Box::new(|| annex::write_application(ctx, &new_others, false, &dir.join(&f2))),
+        Box::new(|| {
+            parts(annex::write_application(
+                ctx,
+                &new_returning,
+                true,
+                &dir.join(&f1),
+            ))
+        }),
+        Box::new(|| {
+            parts(annex::write_application(
+                ctx,
+                &new_others,
+                false,
+                &dir.join(&f2),
+            ))
+        }),
         Box::new(|| {
             public::write_notice(
                 ctx,
@@ -854,7 +896,7 @@ fn write_outputs(
         Box::new(|| public::write_town_report(ctx, rows, own, &dir.join(public::FILE_TOWN_REPORT))),
     ];
     run_parallel(jobs)?;
-    Ok(vec![
+    let mut names = vec![
         ledger::FILE.to_string(),
         f1,
         f2,
@@ -866,7 +908,11 @@ fn write_outputs(
         public::FILE_NOTICE.to_string(),
         public::FILE_TOWN_REPORT.to_string(),
         SUMMARY_FILE.to_string(),
-    ])
+    ];
+    let mut more = more.into_inner().unwrap_or_default();
+    more.sort();
+    names.extend(more);
+    Ok(names)
 }
 
 type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;

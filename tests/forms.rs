@@ -446,3 +446,45 @@ fn every_bundled_form_and_fixture_is_valid() {
     }
     let _ = column_points(1.0);
 }
+
+#[test]
+fn a_large_form_continues_in_more_files_each_whole() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster(
+        "2020-03",
+        &[
+            hh("A", "脱贫户", 2, 2, 6000.0),
+            hh("B", "一般农户", 2, 2, 6000.0),
+            hh("C", "一般农户", 2, 2, 6000.0),
+        ],
+    );
+    // Two households per file: the third goes to a second file.
+    let o = ws.run_env(
+        &["run", "--month", "2020-03", "-q"],
+        &[("MONITOR_FORMS_PER_FILE", "2")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = ws.path("out/2020-03");
+    let js = summary(&out);
+    let outputs: Vec<String> = js["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    for base in [
+        "附件3-1 返贫致贫风险户调查表",
+        "附件3-2 致贫返贫风险户收支测算表",
+    ] {
+        let second = format!("{base}（2）.xlsx");
+        assert!(outputs.contains(&second), "{outputs:?}");
+        let pages: usize = [format!("{base}.xlsx"), second]
+            .iter()
+            .flat_map(|f| sheets(&out.join(f)))
+            .map(|sh| blocks(&sh).len())
+            .sum();
+        assert_eq!(pages, 3, "{base}");
+    }
+    assert!(!outputs.iter().any(|f| f.contains("（3）")), "{outputs:?}");
+}

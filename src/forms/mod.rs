@@ -184,53 +184,121 @@ pub fn field_reference() -> String {
     s
 }
 
+/// Households per workbook of a per-household form: a workbook holds
+/// each written row's settings until it is saved, so a large county's form
+/// continues in a second file (“…（2）.xlsx”) instead of growing without
+/// bound. `MONITOR_FORMS_PER_FILE` sets another limit.
+pub const PER_BOOK: usize = 4000;
+
+fn per_book() -> usize {
+    std::env::var("MONITOR_FORMS_PER_FILE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PER_BOOK)
+}
+
+/// The k-th file (0-based) of a form: the name itself, then “名（2）.xlsx”…
+pub fn part_path(path: &Path, k: usize) -> PathBuf {
+    if k == 0 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}（{}）.xlsx", k + 1))
+}
+
 /// Write a per-household form: one sheet per 乡镇, one printed page per
-/// household. `extra` adds the form's own fields (附件号, 表名…).
+/// household, in as many files as [`PER_BOOK`] asks. `extra` adds the
+/// form's own fields (附件号, 表名…). Returns the files written.
 pub fn write_households(
     ctx: &ReportCtx,
     form: &Form,
     rows: &[RiskRow],
     extra: &dyn Fn(&mut Fields),
     path: &Path,
-) -> Result<()> {
-    let e = render::err(path);
+) -> Result<Vec<PathBuf>> {
     let fm = Formats::new();
     let mut head = Fields::default();
     fields::common(ctx, &mut head);
     extra(&mut head);
     let title = head.get("表名").map(V::text).unwrap_or_default();
+    let groups = by_township(rows.iter(), PER_SHEET.min(per_book()));
+    let mut written = Vec::new();
     let mut wb = render::workbook(ctx, &title);
-    let groups = by_township(rows.iter(), PER_SHEET);
     if groups.is_empty() {
-        render::write_empty(&mut wb, form, &head, &fm).map_err(&e)?;
+        render::write_empty(&mut wb, form, &head, &fm).map_err(render::err(path))?;
     }
     let mut used = Vec::new();
+    let mut in_book = 0;
     for (town, list) in groups {
-        let ws = render::add_sheet(&mut wb, &town, &mut used).map_err(&e)?;
-        render::page_setup(ws, &form.spec, &head).map_err(&e)?;
-        let mut row = 0u32;
-        let mut breaks = Vec::new();
-        let mut usual = None;
-        for r in list {
-            if row > 0 {
-                breaks.push(row);
-            }
-            let mut f = fields::household(ctx, r);
-            extra(&mut f);
-            let b = render::write_block(ws, &form.spec, &f, (row, usual), &fm).map_err(&e)?;
-            if usual.is_none() {
-                usual = render::usual_height(&b.heights);
-                if let Some(h) = usual {
-                    ws.set_default_row_height(h);
-                }
-            }
-            row = b.next;
+        if in_book > 0 && in_book + list.len() > per_book() {
+            let p = part_path(path, written.len());
+            render::save_to(&mut wb, &p)?;
+            written.push(p);
+            wb = render::workbook(ctx, &title);
+            used.clear();
+            in_book = 0;
         }
-        if !breaks.is_empty() {
-            ws.set_page_breaks(&breaks).map_err(&e)?;
-        }
+        in_book += list.len();
+        let p = part_path(path, written.len());
+        write_town(
+            ctx,
+            form,
+            (&mut wb, &mut used),
+            &town,
+            &list,
+            (extra, &head, &fm),
+        )
+        .map_err(render::err(&p))?;
     }
-    render::save_to(&mut wb, path)
+    let p = part_path(path, written.len());
+    render::save_to(&mut wb, &p)?;
+    written.push(p);
+    Ok(written)
+}
+
+/// What every page of a form is written with: its own fields, the
+/// fields common to all pages, the cell formats.
+type PageKit<'k> = (&'k dyn Fn(&mut Fields), &'k Fields, &'k Formats);
+
+/// One 乡镇's sheet of a per-household form.
+fn write_town(
+    ctx: &ReportCtx,
+    form: &Form,
+    (wb, used): (&mut rust_xlsxwriter::Workbook, &mut Vec<String>),
+    town: &str,
+    list: &[&RiskRow],
+    (extra, head, fm): PageKit,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+    let ws = render::add_sheet(wb, town, used)?;
+    render::page_setup(ws, &form.spec, head)?;
+    let mut row = 0u32;
+    let mut breaks = Vec::new();
+    // Rows at the usual height of the first page are left to the sheet's
+    // default (a row's own height costs memory until the file is saved).
+    let mut usual = None;
+    for r in list {
+        if row > 0 {
+            breaks.push(row);
+        }
+        let mut f = fields::household(ctx, r);
+        extra(&mut f);
+        let b = render::write_block(ws, &form.spec, &f, (row, usual), fm)?;
+        if usual.is_none() {
+            usual = render::usual_height(&b.heights);
+            if let Some(h) = usual {
+                ws.set_default_row_height(h);
+            }
+        }
+        row = b.next;
+    }
+    if !breaks.is_empty() {
+        ws.set_page_breaks(&breaks)?;
+    }
+    Ok(())
 }
 
 /// Write a per-村 table (研判表): one sheet per 村, the header row repeated

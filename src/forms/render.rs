@@ -295,19 +295,36 @@ fn px(points: f64) -> f64 {
 }
 
 /// Heights that keep a block on one page: the room rows were given
-/// beyond their text is taken back evenly when the block is too tall.
+/// beyond their text is taken back, in steps of a quarter, when the block
+/// is too tall. The steps keep most pages at the form's own heights (the
+/// sheet's default, which costs no memory per row).
 fn fit_heights(sized: &[(f64, f64)], page: f64) -> Vec<f64> {
-    let total: f64 = sized.iter().map(|(h, _)| h).sum();
-    let slack: f64 = sized.iter().map(|(h, n)| h - n).sum();
-    if total <= page || slack <= 0.0 {
-        return sized.iter().map(|(h, _)| *h).collect();
+    let at = |keep: f64| -> Vec<f64> {
+        // Whole pixels, rounded down, never below what the text needs.
+        sized
+            .iter()
+            .map(|(h, n)| (((n + (h - n) * keep) / 0.75).floor() * 0.75).max(*n))
+            .collect()
+    };
+    for keep in [1.0, 0.75, 0.5, 0.25] {
+        let hs = at(keep);
+        if hs.iter().sum::<f64>() <= page {
+            return hs;
+        }
     }
-    let keep = ((slack - (total - page)) / slack).max(0.0);
-    // Whole pixels, rounded down, never below what the text needs.
-    sized
-        .iter()
-        .map(|(h, n)| (((n + (h - n) * keep) / 0.75).floor() * 0.75).max(*n))
-        .collect()
+    at(0.0)
+}
+
+/// The height most of a block's rows have (the sheet's default row height).
+pub fn usual_height(heights: &[f64]) -> Option<f64> {
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    for h in heights {
+        match counts.iter_mut().find(|(x, _)| (*x - h).abs() < 0.01) {
+            Some(c) => c.1 += 1,
+            None => counts.push((*h, 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
 }
 
 /// A span of cells that needs no merge (a merge costs memory until the
@@ -414,18 +431,6 @@ pub struct Block {
     pub height: f64,
     /// Each row's height.
     pub heights: Vec<f64>,
-}
-
-/// The height most rows of a block have (the sheet's default row height).
-pub fn usual_height(heights: &[f64]) -> Option<f64> {
-    let mut counts: Vec<(f64, usize)> = Vec::new();
-    for h in heights {
-        match counts.iter_mut().find(|(x, _)| (x - h).abs() < 0.01) {
-            Some(c) => c.1 += 1,
-            None => counts.push((*h, 1)),
-        }
-    }
-    counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
 }
 
 /// Write one block (a household's form, or a 村's table) from row `r0`.

@@ -35,7 +35,7 @@ pub fn write_application(
     rows: &[RiskRow],
     returning: bool,
     path: &Path,
-) -> Result<()> {
+) -> Result<Vec<std::path::PathBuf>> {
     let l = &ctx.rs.labels;
     let (no, label) = if returning {
         ("附件1", &l.returning)
@@ -66,21 +66,33 @@ fn titled<'a>(title: &'a str, ctx: &'a ReportCtx) -> impl Fn(&mut Fields) + 'a {
 }
 
 /// 附件3-1 返贫致贫风险户调查表.
-pub fn write_survey(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+pub fn write_survey(
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    path: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
     let extra = titled("返贫致贫风险户调查表", ctx);
     crate::forms::write_households(ctx, &ctx.forms.survey, rows, &extra, path)
 }
 
 /// 附件3-2 致贫返贫风险户收支测算表: every derived amount is a formula
 /// carrying the value it computes to.
-pub fn write_budget(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+pub fn write_budget(
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    path: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
     let extra = titled("致贫返贫风险户收支测算表", ctx);
     crate::forms::write_households(ctx, &ctx.forms.budget, rows, &extra, path)
 }
 
 /// 附件4 致贫返贫风险户帮扶措施表: measures on record, the rule file's
 /// suggestions for this month's causes, and blank rows to add measures.
-pub fn write_measures(ctx: &ReportCtx, rows: &[RiskRow], path: &Path) -> Result<()> {
+pub fn write_measures(
+    ctx: &ReportCtx,
+    rows: &[RiskRow],
+    path: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
     let extra = titled("致贫返贫风险户帮扶措施表", ctx);
     crate::forms::write_households(ctx, &ctx.forms.measures, rows, &extra, path)
 }

@@ -706,10 +706,12 @@ impl Store {
     }
 }
 
-/// A page cache large enough that a province's month (millions of rows
-/// inserted in one transaction) does not thrash the disk.
+/// A bounded page cache (64 MB), so memory does not grow with the store:
+/// at 100,000 households writing the month took 2.3–3.5 s with either this
+/// or a 512 MB cache (noisy machine), and the phase's peak fell by 40 MB.
+/// Temporary tables and indexes spill to disk, not memory.
 fn tune(conn: &Connection, path: &Path) -> Result<()> {
-    conn.execute_batch("PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY;")
+    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;")
         .map_err(|e| dberr(path, e))
 }
 

@@ -262,23 +262,28 @@ pub fn place(h: &crate::model::Household) -> String {
     format!("{}{}{}", h.township, h.village, h.group)
 }
 
+/// Who and where a household is: 户编号, 户主姓名, 证件号码, 乡镇, 村, 组.
+fn who(h: &crate::model::Household, f: &mut Fields) {
+    for (k, v) in [
+        ("户编号", &h.id),
+        ("户主姓名", &h.head_name),
+        ("证件号码", &h.id_no),
+        ("乡镇", &h.township),
+        ("村", &h.village),
+        ("组", &h.group),
+    ] {
+        f.text(k, v.as_str());
+    }
+}
+
 /// The fields of one household's forms.
 pub fn household(ctx: &ReportCtx, r: &RiskRow) -> Fields {
     let h = r.h;
     let mut f = Fields::default();
     common(ctx, &mut f);
-    for (k, v) in [
-        ("乡镇", &h.township),
-        ("村", &h.village),
-        ("组", &h.group),
-        ("户编号", &h.id),
-        ("户主姓名", &h.head_name),
-        ("证件号码", &h.id_no),
-        ("联系电话", &h.phone),
-        ("脱贫年度", &h.tuopin_year),
-    ] {
-        f.text(k, v.as_str());
-    }
+    who(h, &mut f);
+    f.text("联系电话", h.phone.as_str());
+    f.text("脱贫年度", h.tuopin_year.as_str());
     f.text("住址", place(h));
     f.text("户类型", h.hh_type.label());
     f.text("监测类型", r.class);
@@ -564,16 +569,7 @@ pub fn review_item(ctx: &ReportCtx, r: &RiskRow, returning: bool, n: usize) -> F
     let h = r.h;
     let mut f = Fields::default();
     f.set("序号", V::Int(n as i64));
-    for (k, v) in [
-        ("户编号", &h.id),
-        ("乡镇", &h.township),
-        ("村", &h.village),
-        ("组", &h.group),
-        ("户主姓名", &h.head_name),
-        ("证件号码", &h.id_no),
-    ] {
-        f.text(k, v.as_str());
-    }
+    who(h, &mut f);
     f.set("家庭人口", V::Int(h.size as i64));
     f.text(
         "属性",

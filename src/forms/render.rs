@@ -117,6 +117,9 @@ pub struct Formats {
     by_style: HashMap<Style, Format>,
     /// A title centred across its span without a merge.
     title_across: Format,
+    /// Unbordered styles without wrapping: a line of text that runs on
+    /// into the empty cells beside it (wrapped text would stay in its cell).
+    run_on: HashMap<Style, Format>,
 }
 
 impl Formats {
@@ -185,9 +188,14 @@ impl Formats {
                 .set_align(FormatAlign::VerticalCenter),
         );
         let title_across = m[&Title].clone().set_align(FormatAlign::CenterAcross);
+        let run_on = [Subtitle, Sign, Note]
+            .into_iter()
+            .map(|st| (st, m[&st].clone().unset_text_wrap()))
+            .collect();
         Formats {
             by_style: m,
             title_across,
+            run_on,
         }
     }
     fn get(&self, s: Style) -> &Format {
@@ -350,7 +358,7 @@ fn write_unmerged(
             ws.write_string_with_format(r, last, t, fm.get(Style::Page))?;
         }
         (Content::Text(t), Style::Subtitle | Style::Sign | Style::Note) if one_line(t) => {
-            ws.write_string_with_format(r, c, t, fm.get(style))?;
+            ws.write_string_with_format(r, c, t, &fm.run_on[&style])?;
         }
         (Content::Text(t), Style::Title) if one_line(t) => {
             ws.write_string_with_format(r, c, t, &fm.title_across)?;

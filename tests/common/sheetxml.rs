@@ -10,6 +10,9 @@ use std::path::Path;
 pub struct Cell {
     pub text: String,
     pub formula: Option<String>,
+    /// The cell's format wraps text (so it does not run on into the cells
+    /// beside it).
+    pub wrap: bool,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +109,20 @@ fn read(z: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Option<String> {
     Some(s)
 }
 
+/// The `id`s of the `<brk>` elements inside `<tag>` (row or column breaks).
+fn breaks(xml: &str, tag: &str) -> Vec<u32> {
+    let Some(i) = xml.find(&format!("<{tag}")) else {
+        return Vec::new();
+    };
+    let end = xml[i..]
+        .find(&format!("</{tag}>"))
+        .map_or(xml.len(), |j| i + j);
+    elements(&xml[i..end], "<brk ")
+        .iter()
+        .filter_map(|b| attr(b, "id").and_then(|v| v.parse().ok()))
+        .collect()
+}
+
 /// Every sheet of a workbook, in order.
 pub fn sheets(path: &Path) -> Vec<Sheet> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -113,6 +130,16 @@ pub fn sheets(path: &Path) -> Vec<Sheet> {
     let shared: Vec<String> = read(&mut z, "xl/sharedStrings.xml")
         .map(|s| elements(&s, "<si>").iter().map(|x| texts(x)).collect())
         .unwrap_or_default();
+    // Which cell formats (by index) wrap text.
+    let styles = read(&mut z, "xl/styles.xml").unwrap_or_default();
+    let xfs = styles
+        .find("<cellXfs")
+        .map(|i| &styles[i..i + styles[i..].find("</cellXfs>").unwrap_or(0)])
+        .unwrap_or("");
+    let wraps: Vec<bool> = elements(xfs, "<xf ")
+        .iter()
+        .map(|x| x.contains("wrapText=\"1\""))
+        .collect();
     let wb = read(&mut z, "xl/workbook.xml").expect("workbook.xml");
     let names: Vec<String> = elements(&wb, "<sheet ")
         .iter()
@@ -141,6 +168,10 @@ pub fn sheets(path: &Path) -> Vec<Sheet> {
             for c in elements(row, "<c ") {
                 let head = &c[..c.find('>').unwrap()];
                 let at = cell_ref(attr(head, "r").unwrap());
+                let wrap = attr(head, "s")
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .and_then(|i| wraps.get(i).copied())
+                    .unwrap_or(false);
                 let formula = c
                     .find("<f>")
                     .map(|i| unescape(&c[i + 3..c.find("</f>").unwrap()]));
@@ -155,7 +186,14 @@ pub fn sheets(path: &Path) -> Vec<Sheet> {
                     Some("inlineStr") => texts(c),
                     _ => value.unwrap_or_default(),
                 };
-                sh.cells.insert(at, Cell { text, formula });
+                sh.cells.insert(
+                    at,
+                    Cell {
+                        text,
+                        formula,
+                        wrap,
+                    },
+                );
             }
         }
         for m in elements(&xml, "<mergeCell ") {
@@ -164,20 +202,8 @@ pub fn sheets(path: &Path) -> Vec<Sheet> {
             let (a, b) = (cell_ref(a), cell_ref(b));
             sh.merges.push((a.0, a.1, b.0, b.1));
         }
-        if let Some(i) = xml.find("<rowBreaks") {
-            let part = &xml[i..xml[i..].find("</rowBreaks>").map_or(xml.len(), |j| i + j)];
-            sh.row_breaks = elements(part, "<brk ")
-                .iter()
-                .filter_map(|b| attr(b, "id").and_then(|v| v.parse().ok()))
-                .collect();
-        }
-        if let Some(i) = xml.find("<colBreaks") {
-            let part = &xml[i..xml[i..].find("</colBreaks>").map_or(xml.len(), |j| i + j)];
-            sh.col_breaks = elements(part, "<brk ")
-                .iter()
-                .filter_map(|b| attr(b, "id").and_then(|v| v.parse().ok()))
-                .collect();
-        }
+        sh.row_breaks = breaks(&xml, "rowBreaks");
+        sh.col_breaks = breaks(&xml, "colBreaks");
         sh.xml = xml;
         out.push(sh);
     }
@@ -188,10 +214,12 @@ impl Sheet {
     pub fn text(&self, r: u32, c: u32) -> &str {
         self.cells.get(&(r, c)).map_or("", |x| x.text.as_str())
     }
-    /// Width in points a cell's text has: its merge, or its column and
-    /// the empty cells beside it that text overflows into.
+    /// Width in points a cell's text has: its merge, or its column and,
+    /// when its format does not wrap, the empty cells beside it that the
+    /// text runs on into.
     pub fn span_points(&self, r: u32, c: u32) -> f64 {
-        let empty = |k: u32| self.cells.get(&(r, k)).is_none_or(|x| x.text.is_empty());
+        let wraps = self.cells.get(&(r, c)).is_some_and(|x| x.wrap);
+        let empty = |k: u32| !wraps && self.cells.get(&(r, k)).is_none_or(|x| x.text.is_empty());
         let (c1, c2) = match self
             .merges
             .iter()

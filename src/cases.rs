@@ -208,10 +208,10 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             .enumerate()
             .map(|(i, health)| Member {
                 hh_id: "CASE".into(),
-                name: format!("成员{i}"),
-                id_no: String::new(),
-                relation: String::new(),
-                health: health.clone(),
+                name: format!("成员{i}").into(),
+                id_no: String::new().into(),
+                relation: String::new().into(),
+                health: health.clone().into(),
             })
             .collect();
         let refs: Vec<&Expense> = exps.iter().collect();

@@ -1543,10 +1543,10 @@ impl Tx<'_> {
                     m.execute(params![
                         month,
                         person_key(p),
-                        p.hh_id,
-                        p.name,
-                        p.id_no,
-                        p.relation
+                        p.hh_id.as_str(),
+                        p.name.as_str(),
+                        p.id_no.as_str(),
+                        p.relation.as_str()
                     ])
                 )?;
             }
@@ -1634,7 +1634,7 @@ pub fn person_key(m: &crate::model::Member) -> String {
     if m.id_no.is_empty() {
         format!("{}/{}", m.hh_id, m.name)
     } else {
-        m.id_no.clone()
+        m.id_no.to_string()
     }
 }
 
@@ -1746,9 +1746,9 @@ pub fn natural_changes(
                 } else {
                     "人增加"
                 },
-                hh_id: m.hh_id.clone(),
-                name: m.name.clone(),
-                id_no: m.id_no.clone(),
+                hh_id: m.hh_id.to_string(),
+                name: m.name.to_string(),
+                id_no: m.id_no.to_string(),
                 township,
                 village,
                 note: match (from, born) {
@@ -2043,8 +2043,8 @@ mod tests {
             hh_id: hh.into(),
             name: name.into(),
             id_no: id_no.into(),
-            relation: String::new(),
-            health: String::new(),
+            relation: String::new().into(),
+            health: String::new().into(),
         };
         let before_people: Vec<RosterPerson> = [
             person("A", "甲", "110105194912310038"),
@@ -2054,9 +2054,9 @@ mod tests {
         .iter()
         .map(|m| RosterPerson {
             key: person_key(m),
-            hh_id: m.hh_id.clone(),
-            name: m.name.clone(),
-            id_no: m.id_no.clone(),
+            hh_id: m.hh_id.to_string(),
+            name: m.name.to_string(),
+            id_no: m.id_no.to_string(),
             relation: String::new(),
         })
         .collect();

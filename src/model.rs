@@ -2,6 +2,7 @@
 
 use crate::error::Location;
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -263,12 +264,12 @@ impl Household {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
-    pub hh_id: String,
-    pub name: String,
-    pub id_no: String,
-    pub relation: String,
+    pub hh_id: CompactString,
+    pub name: CompactString,
+    pub id_no: CompactString,
+    pub relation: CompactString,
     /// 健康状况 as exported ("" when not given).
-    pub health: String,
+    pub health: CompactString,
 }
 
 /// One out-of-pocket / department warning record.

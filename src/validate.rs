@@ -478,11 +478,11 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
             let id_no = id_no_checked(ht, row_no, row, issues);
             let rel = ht.cell(row, "与户主关系").text();
             r.members.push(Member {
-                hh_id: id.clone(),
-                name: ht.cell(row, "户主姓名").text(),
-                id_no,
-                relation: rel.clone(),
-                health: ht.cell(row, "健康状况").text(),
+                hh_id: id.clone().into(),
+                name: ht.cell(row, "户主姓名").text().into(),
+                id_no: id_no.into(),
+                relation: rel.clone().into(),
+                health: ht.cell(row, "健康状况").text().into(),
             });
             if !is_head_relation(&rel) {
                 continue;
@@ -503,7 +503,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
         let id_no = if person_level {
             r.members
                 .last()
-                .map(|m| m.id_no.clone())
+                .map(|m| m.id_no.to_string())
                 .unwrap_or_default()
         } else {
             id_no_checked(ht, row_no, row, issues)
@@ -514,7 +514,11 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
     }
     if person_level {
         // Person-level export: members whose household has no 户主 row.
-        for m in r.members.iter().filter(|m| !r.index.contains_key(&m.hh_id)) {
+        for m in r
+            .members
+            .iter()
+            .filter(|m| !r.index.contains_key(m.hh_id.as_str()))
+        {
             issues.0.push(DataIssue {
                 loc: crate::error::Location {
                     file: ht.file.clone(),
@@ -522,7 +526,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
                     row: None,
                     col: None,
                 },
-                value: m.hh_id.clone(),
+                value: m.hh_id.to_string(),
                 severity: SKIP,
                 reason: format!("户编号 {} 的成员“{}”所在户没有户主行", m.hh_id, m.name),
             });
@@ -742,11 +746,11 @@ fn read_members(
             seen.insert(id_no.clone(), row_no);
         }
         members.push(Member {
-            hh_id,
-            name: mt.cell(row, "姓名").text(),
-            id_no,
-            relation: mt.cell(row, "与户主关系").text(),
-            health: mt.cell(row, "健康状况").text(),
+            hh_id: hh_id.into(),
+            name: mt.cell(row, "姓名").text().into(),
+            id_no: id_no.into(),
+            relation: mt.cell(row, "与户主关系").text().into(),
+            health: mt.cell(row, "健康状况").text().into(),
         });
     }
 }
@@ -835,10 +839,10 @@ impl Lookup {
             }
         }
         for m in members {
-            if !m.id_no.is_empty() && index.contains_key(&m.hh_id) {
+            if !m.id_no.is_empty() && index.contains_key(m.hh_id.as_str()) {
                 by_id_no
-                    .entry(m.id_no.clone())
-                    .or_insert_with(|| m.hh_id.clone());
+                    .entry(m.id_no.to_string())
+                    .or_insert_with(|| m.hh_id.to_string());
             }
         }
         Lookup { index, by_id_no }

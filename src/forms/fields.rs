@@ -433,10 +433,10 @@ fn members(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
             .iter()
             .map(|m| {
                 (
-                    m.name.clone(),
-                    m.relation.clone(),
-                    m.id_no.clone(),
-                    m.health.clone(),
+                    m.name.to_string(),
+                    m.relation.to_string(),
+                    m.id_no.to_string(),
+                    m.health.to_string(),
                 )
             })
             .collect(),

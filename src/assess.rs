@@ -557,7 +557,7 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
         *v = add(*v, e.amount);
     }
     Assessment {
-        hh_id: h.id.clone(),
+        hh_id: h.id.to_string(),
         triggers,
         not_assessed,
         net_income: c.net,

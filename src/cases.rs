@@ -162,18 +162,18 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
         let z = |v: Option<Decimal>| v.unwrap_or(Decimal::ZERO);
         let h = Household {
             id: "CASE".into(),
-            head_name: c.name.clone(),
-            id_no: String::new(),
-            phone: String::new(),
-            township: String::new(),
-            village: String::new(),
-            group: String::new(),
+            head_name: c.name.clone().into(),
+            id_no: Default::default(),
+            phone: Default::default(),
+            township: Default::default(),
+            village: Default::default(),
+            group: Default::default(),
             hh_type,
             size: x.size,
             labor: x.labor,
             resident: None,
-            tuopin_year: String::new(),
-            main_cause: String::new(),
+            tuopin_year: Default::default(),
+            main_cause: Default::default(),
             income: any_income.then(|| Income {
                 wage: z(x.wage),
                 business: z(x.business),
@@ -184,7 +184,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             last_year_net: x.last_year_net,
             guarantees: case_guarantees(x).map_err(|m| err(format!("用例“{}”：{m}", c.name)))?,
             applied: x.applied,
-            applied_cause: x.applied_cause.clone().unwrap_or_default(),
+            applied_cause: x.applied_cause.clone().unwrap_or_default().into(),
             source: Default::default(),
         };
         let mut exps = Vec::new();
@@ -209,8 +209,8 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             .map(|(i, health)| Member {
                 hh_id: "CASE".into(),
                 name: format!("成员{i}").into(),
-                id_no: String::new().into(),
-                relation: String::new().into(),
+                id_no: Default::default(),
+                relation: Default::default(),
                 health: health.clone().into(),
             })
             .collect();

@@ -957,25 +957,25 @@ impl Tx<'_> {
                 st.query_row(params![id], |r| {
                     let t: String = r.get(4)?;
                     Ok(Household {
-                        id: id.to_string(),
-                        head_name: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                        id_no: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        phone: String::new(),
-                        township: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                        village: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                        group: String::new(),
+                        id: (*id).into(),
+                        head_name: r.get::<_, Option<String>>(0)?.unwrap_or_default().into(),
+                        id_no: r.get::<_, Option<String>>(1)?.unwrap_or_default().into(),
+                        phone: Default::default(),
+                        township: r.get::<_, Option<String>>(2)?.unwrap_or_default().into(),
+                        village: r.get::<_, Option<String>>(3)?.unwrap_or_default().into(),
+                        group: Default::default(),
                         hh_type: crate::model::HouseholdType::parse(&t)
                             .unwrap_or(crate::model::HouseholdType::General),
                         size: r.get::<_, Option<u32>>(5)?.unwrap_or(1).max(1),
                         labor: None,
                         resident: None,
-                        tuopin_year: String::new(),
-                        main_cause: String::new(),
+                        tuopin_year: Default::default(),
+                        main_cause: Default::default(),
                         income: None,
                         last_year_net: None,
                         guarantees: Default::default(),
                         applied: None,
-                        applied_cause: String::new(),
+                        applied_cause: Default::default(),
                         source: Default::default(),
                     })
                 })
@@ -1489,7 +1489,7 @@ impl Tx<'_> {
                     self,
                     a.execute(params![
                         month,
-                        row.h.id,
+                        row.h.id.as_str(),
                         row.st.status.label(),
                         row.at_risk,
                         row.st.quiet_months,
@@ -1512,11 +1512,11 @@ impl Tx<'_> {
                 q!(
                     self,
                     h.execute(params![
-                        row.h.id,
-                        row.h.head_name,
-                        row.h.id_no,
-                        row.h.township,
-                        row.h.village,
+                        row.h.id.as_str(),
+                        row.h.head_name.as_str(),
+                        row.h.id_no.as_str(),
+                        row.h.township.as_str(),
+                        row.h.village.as_str(),
                         row.h.hh_type.label(),
                         month
                     ])
@@ -1525,10 +1525,10 @@ impl Tx<'_> {
                     self,
                     r.execute(params![
                         month,
-                        row.h.id,
-                        row.h.head_name,
-                        row.h.township,
-                        row.h.village,
+                        row.h.id.as_str(),
+                        row.h.head_name.as_str(),
+                        row.h.township.as_str(),
+                        row.h.village.as_str(),
                         row.h.size,
                         row.h.labor
                     ])
@@ -1670,11 +1670,11 @@ pub fn natural_changes(
         match before.get(h.id.as_str()) {
             None => out.push(Change {
                 kind: "户增加",
-                hh_id: h.id.clone(),
-                name: h.head_name.clone(),
-                id_no: h.id_no.clone(),
-                township: h.township.clone(),
-                village: h.village.clone(),
+                hh_id: h.id.to_string(),
+                name: h.head_name.to_string(),
+                id_no: h.id_no.to_string(),
+                township: h.township.to_string(),
+                village: h.village.to_string(),
                 note: format!(
                     "{prev_month} 花名册中没有该户（分户、迁入或新纳入），家庭人口 {} 人",
                     h.size
@@ -1683,11 +1683,11 @@ pub fn natural_changes(
             Some(p) if p.size != h.size && (prev_people.is_empty() || members.is_empty()) => out
                 .push(Change {
                     kind: "人口变化",
-                    hh_id: h.id.clone(),
-                    name: h.head_name.clone(),
-                    id_no: h.id_no.clone(),
-                    township: h.township.clone(),
-                    village: h.village.clone(),
+                    hh_id: h.id.to_string(),
+                    name: h.head_name.to_string(),
+                    id_no: h.id_no.to_string(),
+                    township: h.township.to_string(),
+                    village: h.village.to_string(),
                     note: format!("家庭人口由 {} 人变为 {} 人", p.size, h.size),
                 }),
             Some(_) => {}
@@ -1709,7 +1709,7 @@ pub fn natural_changes(
     if !prev_people.is_empty() && !members.is_empty() {
         let place = |hh: &str| {
             now.get(hh)
-                .map(|h| (h.township.clone(), h.village.clone()))
+                .map(|h| (h.township.to_string(), h.village.to_string()))
                 .or_else(|| {
                     before
                         .get(hh)
@@ -1749,8 +1749,8 @@ pub fn natural_changes(
                 hh_id: m.hh_id.to_string(),
                 name: m.name.to_string(),
                 id_no: m.id_no.to_string(),
-                township,
-                village,
+                township: township.to_string(),
+                village: village.to_string(),
                 note: match (from, born) {
                     (Some(h), _) => format!("由户 {h} 转入户 {}", m.hh_id),
                     (None, Some(d)) => {
@@ -1773,8 +1773,8 @@ pub fn natural_changes(
                 hh_id: p.hh_id.clone(),
                 name: p.name.clone(),
                 id_no: p.id_no.clone(),
-                township,
-                village,
+                township: township.to_string(),
+                village: village.to_string(),
                 note: "死亡、迁出、婚出或分户，请核实".to_string(),
             });
         }
@@ -2043,8 +2043,8 @@ mod tests {
             hh_id: hh.into(),
             name: name.into(),
             id_no: id_no.into(),
-            relation: String::new().into(),
-            health: String::new().into(),
+            relation: Default::default(),
+            health: Default::default(),
         };
         let before_people: Vec<RosterPerson> = [
             person("A", "甲", "110105194912310038"),
@@ -2063,22 +2063,22 @@ mod tests {
         let hh = |id: &str, size| crate::model::Household {
             id: id.into(),
             head_name: id.into(),
-            id_no: String::new(),
-            phone: String::new(),
+            id_no: Default::default(),
+            phone: Default::default(),
             township: "东乡".into(),
             village: "甲村".into(),
-            group: String::new(),
+            group: Default::default(),
             hh_type: crate::model::HouseholdType::General,
             size,
             labor: None,
             resident: None,
-            tuopin_year: String::new(),
-            main_cause: String::new(),
+            tuopin_year: Default::default(),
+            main_cause: Default::default(),
             income: None,
             last_year_net: None,
             guarantees: Default::default(),
             applied: None,
-            applied_cause: String::new(),
+            applied_cause: Default::default(),
             source: Default::default(),
         };
         // 乙 moves from A to B.

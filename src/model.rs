@@ -224,27 +224,27 @@ pub fn serious_health(health: &str) -> bool {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Household {
-    pub id: String,
-    pub head_name: String,
-    pub id_no: String,
-    pub phone: String,
-    pub township: String,
-    pub village: String,
-    pub group: String,
+    pub id: CompactString,
+    pub head_name: CompactString,
+    pub id_no: CompactString,
+    pub phone: CompactString,
+    pub township: CompactString,
+    pub village: CompactString,
+    pub group: CompactString,
     pub hh_type: HouseholdType,
     pub size: u32,
     pub labor: Option<u32>,
     /// 常住人口 when the roster gives it.
     pub resident: Option<u32>,
-    pub tuopin_year: String,
+    pub tuopin_year: CompactString,
     /// 主要致贫原因/主要风险类型 as the roster states it ("" when absent).
-    pub main_cause: String,
+    pub main_cause: CompactString,
     pub income: Option<Income>,
     /// 上年家庭纯收入 (or 上年人均纯收入 × 家庭人口).
     pub last_year_net: Option<Decimal>,
     pub guarantees: Guarantees,
     pub applied: Option<bool>,
-    pub applied_cause: String,
+    pub applied_cause: CompactString,
     #[serde(skip)]
     pub source: Location,
 }

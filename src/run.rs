@@ -281,16 +281,16 @@ pub(crate) fn month_in(
         .iter()
         .zip(&assessments)
         .map(|(h, a)| {
-            let decline = declines.get(&h.id);
+            let decline = declines.get(h.id.as_str());
             let worse = decline.and_then(|d| {
                 let now = evidence_now(a, expense_keys.get(h.id.as_str()));
                 d.evidence
                     .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
             });
             derive(&DeriveInput {
-                prev: prev.get(&h.id),
-                prev_decision: decisions.get(&h.id),
-                own_decision: own.get(&h.id),
+                prev: prev.get(h.id.as_str()),
+                prev_decision: decisions.get(h.id.as_str()),
+                own_decision: own.get(h.id.as_str()),
                 decline,
                 worse,
                 month: &month_key,
@@ -379,7 +379,7 @@ pub(crate) fn month_in(
             .filter(|(s, h)| {
                 s.status == Status::Eliminated
                     && prev
-                        .get(&h.id)
+                        .get(h.id.as_str())
                         .is_some_and(|p| p.status != Status::Eliminated)
             })
             .count() as i64,
@@ -560,7 +560,7 @@ pub(crate) fn month_in(
             township: &r.h.township,
             status: r.st.status,
             pending_months: r.st.pending_months,
-            decided: own.contains_key(&r.h.id),
+            decided: own.contains_key(r.h.id.as_str()),
         })
         .collect();
     summary.calendar = crate::calendar::CalendarOut {
@@ -789,7 +789,7 @@ fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<D
         for n in a.not_assessed.iter().filter(|n| !everyone(n)) {
             issues.push(DataIssue {
                 loc: h.source.clone(),
-                value: h.id.clone(),
+                value: h.id.to_string(),
                 severity: "存疑",
                 reason: format!("未能测算 {n}"),
             });
@@ -1015,10 +1015,10 @@ fn build_summary(
 fn household_out(r: &RiskRow) -> HouseholdOut {
     let s = |d: Option<Decimal>| d.map(|d| format!("{d:.2}"));
     HouseholdOut {
-        household_id: r.h.id.clone(),
-        head_name: r.h.head_name.clone(),
-        township: r.h.township.clone(),
-        village: r.h.village.clone(),
+        household_id: r.h.id.to_string(),
+        head_name: r.h.head_name.to_string(),
+        township: r.h.township.to_string(),
+        village: r.h.village.to_string(),
         household_type: r.h.hh_type.label().to_string(),
         status: r.class.to_string(),
         risk: r.risk.to_string(),

@@ -509,7 +509,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
             id_no_checked(ht, row_no, row, issues)
         };
         let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
-        r.index.insert(h.id.clone(), r.households.len());
+        r.index.insert(h.id.to_string(), r.households.len());
         r.households.push(h);
     }
     if person_level {
@@ -615,24 +615,24 @@ fn read_household(
     };
     let applied = yn("农户申报");
     Household {
-        id,
-        head_name: ht.cell(row, "户主姓名").text(),
-        id_no,
-        phone: ht.cell(row, "联系电话").text(),
-        township: non_empty(ht.cell(row, "乡镇").text(), "（未填乡镇）"),
-        village: ht.cell(row, "村").text(),
-        group: ht.cell(row, "组").text(),
+        id: id.into(),
+        head_name: ht.cell(row, "户主姓名").text().into(),
+        id_no: id_no.into(),
+        phone: ht.cell(row, "联系电话").text().into(),
+        township: non_empty(ht.cell(row, "乡镇").text(), "（未填乡镇）").into(),
+        village: ht.cell(row, "村").text().into(),
+        group: ht.cell(row, "组").text().into(),
         hh_type,
         size,
         labor,
         resident,
-        tuopin_year: ht.cell(row, "脱贫年度").text(),
-        main_cause: ht.cell(row, "主要致贫原因").text(),
+        tuopin_year: ht.cell(row, "脱贫年度").text().into(),
+        main_cause: ht.cell(row, "主要致贫原因").text().into(),
         income,
         last_year_net,
         guarantees,
         applied,
-        applied_cause: ht.cell(row, "申报原因").text(),
+        applied_cause: ht.cell(row, "申报原因").text().into(),
         source: ht.loc(row_no, None),
     }
 }
@@ -771,7 +771,7 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
     for mut h in std::mem::take(&mut roster.households) {
         if h.size == 0 {
             let n = counts.get(h.id.as_str()).copied().unwrap_or(0);
-            let (row_no, cell, why) = roster.bad_size.remove(&h.id).unwrap_or((
+            let (row_no, cell, why) = roster.bad_size.remove(h.id.as_str()).unwrap_or((
                 h.source.row.unwrap_or(0),
                 Cell::Empty,
                 "家庭人口未填".to_string(),
@@ -807,7 +807,7 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
                 format!("劳动力人数 {l} 多于家庭人口 {} 人，请核对", h.size),
             );
         }
-        if let Some(pc) = roster.last_year_pc.get(&h.id) {
+        if let Some(pc) = roster.last_year_pc.get(h.id.as_str()) {
             h.last_year_net = pc.checked_mul(Decimal::from(h.size));
         }
         keep.push(h);
@@ -830,12 +830,12 @@ impl Lookup {
         let index: HashMap<String, usize> = households
             .iter()
             .enumerate()
-            .map(|(i, h)| (h.id.clone(), i))
+            .map(|(i, h)| (h.id.to_string(), i))
             .collect();
         let mut by_id_no: HashMap<String, String> = HashMap::new();
         for h in households {
             if !h.id_no.is_empty() {
-                by_id_no.insert(h.id_no.clone(), h.id.clone());
+                by_id_no.insert(h.id_no.to_string(), h.id.to_string());
             }
         }
         for m in members {

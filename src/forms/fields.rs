@@ -424,9 +424,9 @@ fn members(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
     let h = r.h;
     let list: Vec<(String, String, String, String)> = match ctx.members_of(&h.id) {
         [] => vec![(
-            h.head_name.clone(),
+            h.head_name.to_string(),
             "户主".into(),
-            h.id_no.clone(),
+            h.id_no.to_string(),
             String::new(),
         )],
         ms => ms
@@ -574,7 +574,7 @@ pub fn review_item(ctx: &ReportCtx, r: &RiskRow, returning: bool, n: usize) -> F
     f.text(
         "属性",
         if returning {
-            h.tuopin_year.clone()
+            h.tuopin_year.to_string()
         } else {
             h.hh_type.label().to_string()
         },

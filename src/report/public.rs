@@ -102,11 +102,11 @@ pub fn write_notice(
     > = Default::default();
     for r in rows {
         let proposed = proposals
-            .get(&r.h.id)
-            .filter(|_| !own.contains_key(&r.h.id));
+            .get(r.h.id.as_str())
+            .filter(|_| !own.contains_key(r.h.id.as_str()));
         let kind = match (
             r.st.status,
-            own.get(&r.h.id).map(|d| d.decision.as_str()),
+            own.get(r.h.id.as_str()).map(|d| d.decision.as_str()),
             proposed,
         ) {
             (Status::NewlyIncluded, _, _) => "公告：纳入监测",
@@ -116,7 +116,7 @@ pub fn write_notice(
             _ => continue,
         };
         by_village
-            .entry((r.h.township.clone(), r.h.village.clone()))
+            .entry((r.h.township.to_string(), r.h.village.to_string()))
             .or_default()
             .push((r, kind));
     }
@@ -160,12 +160,12 @@ pub fn write_notice(
         for (i, (r, kind)) in list.iter().enumerate() {
             let causes = r.a.causes();
             let notice = proposals
-                .get(&r.h.id)
+                .get(r.h.id.as_str())
                 .and_then(|l| l.notice.as_ref())
                 .map(|(a, b)| format!("{a}至{b}"))
                 .unwrap_or_default();
             let cause_or_method = if *kind == "公告：风险消除" {
-                own.get(&r.h.id)
+                own.get(r.h.id.as_str())
                     .and_then(|d| d.method.clone())
                     .unwrap_or_default()
             } else {
@@ -173,9 +173,9 @@ pub fn write_notice(
             };
             let cells = [
                 (i + 1).to_string(),
-                r.h.head_name.clone(),
+                r.h.head_name.to_string(),
                 mask_id(&r.h.id_no, head, tail),
-                r.h.group.clone(),
+                r.h.group.to_string(),
                 r.h.size.to_string(),
                 r.class.to_string(),
                 cause_or_method,
@@ -267,7 +267,10 @@ pub fn write_town_report(
         ws.set_row_height(0, 30).map_err(&e)?;
         let eliminated: Vec<&&RiskRow> = list
             .iter()
-            .filter(|r| own.get(&r.h.id).is_some_and(|d| d.decision == "风险消除"))
+            .filter(|r| {
+                own.get(r.h.id.as_str())
+                    .is_some_and(|d| d.decision == "风险消除")
+            })
             .collect();
         let count = |f: &dyn Fn(&RiskRow) -> bool| list.iter().filter(|r| f(r)).count();
         let counts = format!(
@@ -296,14 +299,14 @@ pub fn write_town_report(
             row += 1;
             for (i, r) in items.iter().enumerate() {
                 let decided = own
-                    .get(&r.h.id)
+                    .get(r.h.id.as_str())
                     .map(|d| d.decision.clone())
                     .unwrap_or_default();
                 let cells = [
                     (i + 1).to_string(),
-                    r.h.id.clone(),
-                    r.h.head_name.clone(),
-                    r.h.village.clone(),
+                    r.h.id.to_string(),
+                    r.h.head_name.to_string(),
+                    r.h.village.to_string(),
                     r.class.to_string(),
                     r.status().to_string(),
                     r.a.causes().join("、"),

@@ -568,12 +568,10 @@ pub(crate) fn month_in(
         waiting: crate::calendar::waiting(&entries, None, None),
     };
     summary.poor_households = poor.iter().map(household_out).collect();
-    let json = serde_json::to_string_pretty(&summary).map_err(|e| MonitorError::Output {
+    write_json(&tmp.path().join(SUMMARY_FILE), &summary).map_err(|e| MonitorError::Output {
         path: out.join(&month_key).join(SUMMARY_FILE),
-        msg: format!("生成 summary.json 时出错（技术信息：{e}）"),
+        msg: format!("写 summary.json 时出错（技术信息：{e}）"),
     })?;
-    std::fs::write(tmp.path().join(SUMMARY_FILE), json + "\n")
-        .map_err(|e| oerr(&tmp.path().join(SUMMARY_FILE), e))?;
     std::fs::write(tmp.path().join(RUN_MARK), &run_id)
         .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
     fault_point("before_publish");
@@ -796,6 +794,16 @@ fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<D
         }
     }
     issues
+}
+
+/// Write a value as pretty JSON straight to a file (a county's summary is
+/// tens of MB: it is not built as one string first).
+fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut w, value)?;
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 /// Write the six workbooks into `dir`; returns the output file names.

@@ -254,7 +254,9 @@ pub fn write_town_report(
     let widths = [5.0, 16.0, 9.0, 10.0, 11.0, 12.0, 18.0, 12.0];
     let mut used = Vec::new();
     for (town, list) in &towns {
-        let ws = wb.add_worksheet();
+        // Written row by row: a 乡镇 of thousands of risk households does
+        // not stay in memory until the file is saved.
+        let ws = wb.add_worksheet_with_constant_memory().map_err(&e)?;
         ws.set_name(sheet_name(town, &mut used)).map_err(&e)?;
         let last = heads.len() as u16 - 1;
         let title = format!(

@@ -365,11 +365,7 @@ fn income(ctx: &ReportCtx, r: &RiskRow, f: &mut Fields) {
     f.set("家庭纯收入", money(inc.and_then(|i| i.net()), "未测算"));
     f.set("人均纯收入", money(r.a.per_capita, "未测算"));
     f.set("上年家庭纯收入", money(h.last_year_net, "未填报"));
-    let total =
-        r.a.spending
-            .values()
-            .try_fold(Decimal::ZERO, |s, v| s.checked_add(*v))
-            .unwrap_or(Decimal::MAX);
+    let total = spending_total(r);
     f.set("刚性支出合计", V::Money(total));
     let net = inc.and_then(|i| i.net());
     let last = h.last_year_net.filter(|l| *l > Decimal::ZERO);
@@ -391,6 +387,15 @@ fn income(ctx: &ReportCtx, r: &RiskRow, f: &mut Fields) {
     f.set("低于标准", yes_no(below));
     f.text("监测标准比较", ctx.rs.income_line_cmp(ctx.month).op());
     f.set("支出超上年纯收入", yes_no(last.map(|l| total > l)));
+}
+
+/// Rigid spending of the forms' window, all causes (checked sum; amounts
+/// read are bounded, so it cannot reach the limit it stops at).
+fn spending_total(r: &RiskRow) -> Decimal {
+    r.a.spending
+        .values()
+        .try_fold(Decimal::ZERO, |s, v| s.checked_add(*v))
+        .unwrap_or(Decimal::MAX)
 }
 
 fn addressee(village: &str) -> String {
@@ -605,12 +610,7 @@ pub fn review_item(ctx: &ReportCtx, r: &RiskRow, returning: bool, n: usize) -> F
         _ => None,
     };
     f.set("低于标准", yes_no(below));
-    let spend =
-        r.a.spending
-            .values()
-            .try_fold(Decimal::ZERO, |s, v| s.checked_add(*v))
-            .unwrap_or(Decimal::MAX);
-    f.set("刚性支出合计", V::Money(spend));
+    f.set("刚性支出合计", V::Money(spending_total(r)));
     for k in ["义务教育", "基本医疗", "住房安全", "饮水安全"] {
         f.set(k, yes_no(h.guarantees.get(k)));
     }

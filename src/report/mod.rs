@@ -120,8 +120,6 @@ pub struct Styles {
     pub label: Format,
     pub sign: Format,
     pub note: Format,
-    /// Letter text: larger, wrapped, no border.
-    pub letter: Format,
 }
 
 impl Styles {
@@ -163,12 +161,7 @@ impl Styles {
                 .clone()
                 .set_align(FormatAlign::VerticalCenter)
                 .set_text_wrap(),
-            note: base.clone().set_font_size(9).set_text_wrap(),
-            letter: base
-                .set_font_size(14)
-                .set_text_wrap()
-                .set_align(FormatAlign::Top)
-                .set_align(FormatAlign::Left),
+            note: base.set_font_size(9).set_text_wrap(),
         }
     }
 }

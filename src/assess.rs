@@ -6,7 +6,7 @@ use crate::rules::{Cmp, Params, RiskFactor, RiskRequirement, Rule, RuleSet};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// One rule that fired, with what was measured against what.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -575,22 +575,16 @@ pub fn assess_all(
     members: &[Member],
     mut tick: impl FnMut(),
 ) -> Vec<Assessment> {
-    let mut by_hh: HashMap<&str, Vec<&Expense>> = HashMap::new();
-    for e in expenses {
-        by_hh.entry(e.hh_id.as_str()).or_default().push(e);
-    }
-    let mut people: HashMap<&str, Vec<&Member>> = HashMap::new();
-    for m in members {
-        people.entry(m.hh_id.as_str()).or_default().push(m);
-    }
+    let by_hh = crate::model::ByHousehold::expenses(expenses);
+    let people = crate::model::ByHousehold::members(members);
     households
         .iter()
         .map(|h| {
             tick();
             let s = Subject {
                 h,
-                exps: by_hh.get(h.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
-                members: people.get(h.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
+                exps: by_hh.get(&h.id),
+                members: people.get(&h.id),
             };
             assess(rs, month, &s)
         })

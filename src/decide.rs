@@ -348,6 +348,7 @@ pub fn read_form(
                 // Reviewed by the village, not yet decided: a proposal.
                 if !t.cell(row, "村级评议结果").is_empty() {
                     if let Ok(Some(id)) = parse_ident(t.cell(row, "户编号")) {
+                        let id = id.to_string();
                         if statuses.get(&id).is_some_and(|o| o.status.under_review()) {
                             let levels = Levels::read(t, row_no, row, &[], None, &mut errors);
                             proposals.push((id, levels));
@@ -362,7 +363,7 @@ pub fn read_form(
                 continue;
             }
             let id = match parse_ident(t.cell(row, "户编号")) {
-                Ok(Some(id)) => id,
+                Ok(Some(id)) => id.to_string(),
                 Ok(None) => {
                     errors.push(format!("{}：填了研判结论但户编号为空", at("户编号")));
                     continue;

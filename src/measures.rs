@@ -124,7 +124,7 @@ pub fn read(
         for (r, row) in g.rows.iter().enumerate() {
             if let Some(v) = after(row, "户编号").filter(|v| !v.is_empty()) {
                 id = match parse_ident(&Cell::Text(v.as_str().into())) {
-                    Ok(Some(x)) => Some(x),
+                    Ok(Some(x)) => Some(x.to_string()),
                     _ => {
                         errors.push(format!("{}：户编号“{v}”无法识别", at(r, 1)));
                         None

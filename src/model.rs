@@ -362,6 +362,52 @@ pub fn canonical_cause(s: &str) -> Option<&'static str> {
     })
 }
 
+/// Records (members, expenses) grouped by their household once, in their
+/// order of reading: one sorted list of references and a range per
+/// household, not a list per household (two million small allocations in
+/// a province).
+pub struct ByHousehold<'a, T> {
+    sorted: Vec<&'a T>,
+    ranges: rustc_hash::FxHashMap<&'a str, (u32, u32)>,
+}
+
+impl<'a, T> ByHousehold<'a, T> {
+    pub fn new(items: &'a [T], key: fn(&T) -> &str) -> Self {
+        let mut sorted: Vec<&'a T> = items.iter().collect();
+        // Stable: a household's records keep the order they were read in.
+        sorted.sort_by(|a, b| key(a).cmp(key(b)));
+        let mut ranges = rustc_hash::FxHashMap::default();
+        let mut start = 0usize;
+        while start < sorted.len() {
+            let k = key(sorted[start]);
+            let end = start + sorted[start..].partition_point(|x| key(x) == k);
+            ranges.insert(k, (start as u32, end as u32));
+            start = end;
+        }
+        ByHousehold { sorted, ranges }
+    }
+
+    /// The records of household `id` (none: empty).
+    pub fn get(&self, id: &str) -> &[&'a T] {
+        match self.ranges.get(id) {
+            Some(&(a, b)) => &self.sorted[a as usize..b as usize],
+            None => &[],
+        }
+    }
+}
+
+impl<'a> ByHousehold<'a, Member> {
+    pub fn members(items: &'a [Member]) -> Self {
+        Self::new(items, |m| m.hh_id.as_str())
+    }
+}
+
+impl<'a> ByHousehold<'a, Expense> {
+    pub fn expenses(items: &'a [Expense]) -> Self {
+        Self::new(items, |e| e.hh_id.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,5 +451,34 @@ mod tests {
         assert_eq!(canonical_cause("因自然灾害"), Some("因灾"));
         assert_eq!(canonical_cause("因务工就业不稳"), Some("因就业不稳定"));
         assert_eq!(canonical_cause("买车"), None);
+    }
+
+    #[test]
+    fn by_household_keeps_each_households_records_in_reading_order() {
+        let m = |hh: &str, name: &str| Member {
+            hh_id: hh.into(),
+            name: name.into(),
+            id_no: "".into(),
+            relation: "".into(),
+            health: "".into(),
+        };
+        let all = [
+            m("B", "b1"),
+            m("A", "a1"),
+            m("B", "b2"),
+            m("C", "c1"),
+            m("A", "a2"),
+        ];
+        let g = ByHousehold::members(&all);
+        let names = |id: &str| {
+            g.get(id)
+                .iter()
+                .map(|x| x.name.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("A"), ["a1", "a2"]);
+        assert_eq!(names("B"), ["b1", "b2"]);
+        assert_eq!(names("C"), ["c1"]);
+        assert!(names("D").is_empty());
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::ingest::Cell;
 use chrono::{Datelike, NaiveDate};
+use compact_str::CompactString;
 use rust_decimal::prelude::*;
 use rust_decimal::RoundingStrategy;
 
@@ -139,7 +140,8 @@ pub fn parse_count(cell: &Cell) -> Result<Option<i64>, String> {
 
 /// Identifiers (户编号, 证件号码) must be text. A number at or above 1e15
 /// has already lost digits in Excel, so it is refused rather than guessed.
-pub fn parse_ident(cell: &Cell) -> Result<Option<String>, String> {
+/// Held inline (an 18-character ID needs no allocation).
+pub fn parse_ident(cell: &Cell) -> Result<Option<CompactString>, String> {
     match cell {
         Cell::Empty => Ok(None),
         Cell::Text(s)
@@ -147,28 +149,28 @@ pub fn parse_ident(cell: &Cell) -> Result<Option<String>, String> {
                 && s.bytes()
                     .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) =>
         {
-            Ok(Some(s.to_string()))
+            Ok(Some(s.clone()))
         }
         Cell::Text(s) => {
-            let t: String = fold_width(s)
+            let t: CompactString = fold_width(s)
                 .chars()
                 .filter(|c| !c.is_whitespace() && *c != '\'' && *c != '`')
-                .collect::<String>()
-                .to_uppercase();
+                .flat_map(char::to_uppercase)
+                .collect();
             Ok(if t.is_empty() { None } else { Some(t) })
         }
         Cell::Int(i) => {
             if i.unsigned_abs() >= 1_000_000_000_000_000 {
                 Err(lost_digits())
             } else {
-                Ok(Some(i.to_string()))
+                Ok(Some(compact_str::format_compact!("{i}")))
             }
         }
         Cell::Float(f) => {
             if f.abs() >= 1e15 {
                 Err(lost_digits())
             } else if f.fract() == 0.0 {
-                Ok(Some(format!("{}", *f as i64)))
+                Ok(Some(compact_str::format_compact!("{}", *f as i64)))
             } else {
                 Err(format!("编号“{f}”不是整数"))
             }

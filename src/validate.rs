@@ -3,13 +3,14 @@
 //! problems (a file that cannot be read, a missing required column) stop it.
 
 use crate::error::{shorten, MonitorError, Result};
-use crate::ingest::{locate, read_grids, Cell, FieldSpec, Grid, Table};
+use crate::ingest::{locate_in, open_source, Cell, FieldSpec, Source, Table};
 use crate::model::*;
 use crate::normalize::*;
+use compact_str::CompactString;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 macro_rules! field {
     ($key:literal, [$($a:literal),* $(,)?], $req:expr) => {
@@ -232,10 +233,11 @@ pub struct Inputs {
     pub members: Option<InputSpec>,
 }
 
-/// Reads each file once even when several inputs point at it, and lets a
-/// file's cells go as soon as the last input that uses it has been located.
+/// Opens each file once even when several inputs point at it, and lets a
+/// workbook's cells go as soon as the last input that uses it has been
+/// located (a CSV is streamed: only its first rows are held).
 struct GridCache {
-    grids: HashMap<PathBuf, Vec<Arc<Grid>>>,
+    grids: HashMap<PathBuf, Source>,
     uses: HashMap<PathBuf, usize>,
 }
 
@@ -257,10 +259,10 @@ impl GridCache {
 
     fn table(&mut self, spec: &InputSpec, fields: &[FieldSpec]) -> Result<Table> {
         if !self.grids.contains_key(&spec.path) {
-            let g = read_grids(&spec.path)?.into_iter().map(Arc::new).collect();
-            self.grids.insert(spec.path.clone(), g);
+            let src = open_source(&spec.path)?;
+            self.grids.insert(spec.path.clone(), src);
         }
-        let t = locate(&self.grids[&spec.path], fields, spec.sheet.as_deref());
+        let t = locate_in(&self.grids[&spec.path], fields, spec.sheet.as_deref());
         let left = self.uses.get_mut(&spec.path).map(|n| {
             *n = n.saturating_sub(1);
             *n
@@ -294,7 +296,12 @@ impl Issues {
 
     /// Cells the reader left out or shortened in the sheet of `t`.
     fn notes(&mut self, t: &Table) {
-        for n in &t.notes {
+        self.read_notes(t, &t.notes);
+    }
+
+    /// Cells left out or shortened while streaming the rows of `t`.
+    fn read_notes(&mut self, t: &Table, notes: &[crate::ingest::GridNote]) {
+        for n in notes {
             self.0.push(DataIssue {
                 loc: crate::error::Location {
                     file: t.file.clone(),
@@ -347,7 +354,7 @@ pub fn load_month(
     if has_income_cols {
         require_income_columns(&ht, opts)?;
     }
-    let mut roster = read_roster(&ht, has_income_cols, &mut issues);
+    let mut roster = read_roster(&ht, has_income_cols, &mut issues)?;
     if roster.households.is_empty() && roster.members.is_empty() {
         return Err(MonitorError::input(
             crate::error::Location {
@@ -370,9 +377,9 @@ pub fn load_month(
         progress("读取家庭成员");
         let mt = cache.table(spec, MEMBER_SPECS)?;
         issues.notes(&mt);
-        read_members(&mt, &roster.index, &mut roster.members, &mut issues);
+        read_members(&mt, &roster.index, &mut roster.members, &mut issues)?;
     }
-    let mut households = settle_sizes(&ht, roster, &mut issues);
+    let households = settle_sizes(&ht, roster, &mut issues);
     if households.households.is_empty() {
         return Err(MonitorError::input(
             crate::error::Location::file(&ht.file),
@@ -380,7 +387,7 @@ pub fn load_month(
         ));
     }
     let lookup = Lookup::new(&households.households, &households.members);
-
+    let mut incomes: Vec<Option<Option<Income>>> = vec![None; households.households.len()];
     if let Some(spec) = &inputs.income {
         progress("读取收入");
         let it = cache.table(spec, INCOME_SPECS)?;
@@ -388,7 +395,7 @@ pub fn load_month(
         require_one_of(&it, &["户编号", "证件号码"])?;
         require_one_of(&it, &INCOME_KEYS)?;
         require_income_columns(&it, opts)?;
-        read_income_file(&it, &lookup, &mut households.households, &mut issues);
+        read_income_file(&it, &lookup, &mut incomes, &mut issues)?;
     }
 
     let mut expenses = Vec::new();
@@ -398,9 +405,15 @@ pub fn load_month(
         let et = cache.table(spec, EXPENSE_SPECS)?;
         issues.notes(&et);
         require_one_of(&et, &["户编号", "证件号码"])?;
-        read_expenses(&et, &lookup, &mut seen_records, &mut expenses, &mut issues);
+        read_expenses(&et, &lookup, &mut seen_records, &mut expenses, &mut issues)?;
     }
+    drop(lookup);
     let mut households_out = households.households;
+    for (h, income) in households_out.iter_mut().zip(incomes) {
+        if let Some(income) = income {
+            h.income = income;
+        }
+    }
     households_out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(MonthData {
         households: households_out,
@@ -414,14 +427,19 @@ pub fn load_month(
 struct Roster {
     households: Vec<Household>,
     members: Vec<Member>,
-    index: HashMap<String, usize>,
+    index: FxHashMap<CompactString, usize>,
     /// 上年人均纯收入 given instead of the household figure.
-    last_year_pc: HashMap<String, Decimal>,
+    last_year_pc: FxHashMap<CompactString, Decimal>,
     /// 家庭人口 unusable: (row, cell, reason), settled once members are known.
-    bad_size: HashMap<String, (u32, Cell, String)>,
+    bad_size: FxHashMap<CompactString, (u32, Cell, String)>,
 }
 
-fn ident_or_report(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> Option<String> {
+fn ident_or_report(
+    t: &Table,
+    row_no: u32,
+    row: &[Cell],
+    issues: &mut Issues,
+) -> Option<CompactString> {
     let id_cell = t.cell(row, "户编号");
     match parse_ident(id_cell) {
         Ok(Some(id)) => Some(id),
@@ -438,13 +456,13 @@ fn ident_or_report(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) ->
 
 /// 证件号码 of a row ("" when blank or unreadable, with a note), its check
 /// digit verified.
-fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> String {
+fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> CompactString {
     let idc = t.cell(row, "证件号码");
     let id_no = match parse_ident(idc) {
         Ok(v) => v.unwrap_or_default(),
         Err(e) => {
             issues.push(t, row_no, Some("证件号码"), idc, DOUBT, e);
-            String::new()
+            CompactString::default()
         }
     };
     if id_no.len() == 18 && !id_checksum_ok(&id_no) {
@@ -460,35 +478,35 @@ fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> S
     id_no
 }
 
-fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster {
+fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result<Roster> {
     let person_level = ht.has("与户主关系");
     let mut r = Roster {
         households: Vec::new(),
         members: Vec::new(),
-        index: HashMap::new(),
-        last_year_pc: HashMap::new(),
-        bad_size: HashMap::new(),
+        index: FxHashMap::default(),
+        last_year_pc: FxHashMap::default(),
+        bad_size: FxHashMap::default(),
     };
-    let mut first_row: HashMap<String, u32> = HashMap::new();
-    for (row_no, row) in ht.iter() {
+    let notes = ht.for_each_row(|row_no, row| {
         let Some(id) = ident_or_report(ht, row_no, row, issues) else {
-            continue;
+            return;
         };
         if person_level {
             let id_no = id_no_checked(ht, row_no, row, issues);
-            let rel = ht.cell(row, "与户主关系").text();
+            let rel = ht.cell(row, "与户主关系").text_compact();
             r.members.push(Member {
-                hh_id: id.clone().into(),
-                name: ht.cell(row, "户主姓名").text().into(),
-                id_no: id_no.into(),
-                relation: rel.clone().into(),
-                health: ht.cell(row, "健康状况").text().into(),
+                hh_id: id.clone(),
+                name: ht.cell(row, "户主姓名").text_compact(),
+                id_no,
+                relation: rel.clone(),
+                health: ht.cell(row, "健康状况").text_compact(),
             });
             if !is_head_relation(&rel) {
-                continue;
+                return;
             }
         }
-        if let Some(first) = first_row.get(&id) {
+        if let Some(&at) = r.index.get(&id) {
+            let first = r.households[at].source.row.unwrap_or(0);
             issues.push(
                 ht,
                 row_no,
@@ -497,21 +515,21 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
                 SKIP,
                 format!("户编号重复（第{first}行已有该户），本行未采用"),
             );
-            continue;
+            return;
         }
-        first_row.insert(id.clone(), row_no);
         let id_no = if person_level {
             r.members
                 .last()
-                .map(|m| m.id_no.to_string())
+                .map(|m| m.id_no.clone())
                 .unwrap_or_default()
         } else {
             id_no_checked(ht, row_no, row, issues)
         };
         let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
-        r.index.insert(h.id.to_string(), r.households.len());
+        r.index.insert(h.id.clone(), r.households.len());
         r.households.push(h);
-    }
+    })?;
+    issues.read_notes(ht, &notes);
     if person_level {
         // Person-level export: members whose household has no 户主 row.
         for m in r
@@ -532,7 +550,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Roster
             });
         }
     }
-    r
+    Ok(r)
 }
 
 /// One household row of the roster.
@@ -541,8 +559,8 @@ fn read_household(
     ht: &Table,
     row_no: u32,
     row: &[Cell],
-    id: String,
-    id_no: String,
+    id: CompactString,
+    id_no: CompactString,
     has_income_cols: bool,
     r: &mut Roster,
     issues: &mut Issues,
@@ -615,24 +633,24 @@ fn read_household(
     };
     let applied = yn("农户申报");
     Household {
-        id: id.into(),
-        head_name: ht.cell(row, "户主姓名").text().into(),
-        id_no: id_no.into(),
-        phone: ht.cell(row, "联系电话").text().into(),
-        township: non_empty(ht.cell(row, "乡镇").text(), "（未填乡镇）").into(),
-        village: ht.cell(row, "村").text().into(),
-        group: ht.cell(row, "组").text().into(),
+        id,
+        head_name: ht.cell(row, "户主姓名").text_compact(),
+        id_no,
+        phone: ht.cell(row, "联系电话").text_compact(),
+        township: non_empty(ht.cell(row, "乡镇").text_compact(), "（未填乡镇）"),
+        village: ht.cell(row, "村").text_compact(),
+        group: ht.cell(row, "组").text_compact(),
         hh_type,
         size,
         labor,
         resident,
-        tuopin_year: ht.cell(row, "脱贫年度").text().into(),
-        main_cause: ht.cell(row, "主要致贫原因").text().into(),
+        tuopin_year: ht.cell(row, "脱贫年度").text_compact(),
+        main_cause: ht.cell(row, "主要致贫原因").text_compact(),
         income,
         last_year_net,
         guarantees,
         applied,
-        applied_cause: ht.cell(row, "申报原因").text().into(),
+        applied_cause: ht.cell(row, "申报原因").text_compact(),
         source: ht.loc(row_no, None),
     }
 }
@@ -709,15 +727,15 @@ fn read_count(
 
 fn read_members(
     mt: &Table,
-    index: &HashMap<String, usize>,
+    index: &FxHashMap<CompactString, usize>,
     members: &mut Vec<Member>,
     issues: &mut Issues,
-) {
+) -> Result<()> {
     // A member's 证件号码 seen before (row number): listed twice, counted once.
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    for (row_no, row) in mt.iter() {
+    let mut seen: FxHashMap<CompactString, u32> = FxHashMap::default();
+    let notes = mt.for_each_row(|row_no, row| {
         let Some(hh_id) = ident_or_report(mt, row_no, row, issues) else {
-            continue;
+            return;
         };
         if !index.contains_key(&hh_id) {
             issues.push(
@@ -728,7 +746,7 @@ fn read_members(
                 SKIP,
                 "该成员的户编号不在农户信息中",
             );
-            continue;
+            return;
         }
         let id_no = id_no_checked(mt, row_no, row, issues);
         if !id_no.is_empty() {
@@ -741,18 +759,20 @@ fn read_members(
                     SKIP,
                     format!("家庭成员重复（第{first}行已有该证件号码），本行未采用"),
                 );
-                continue;
+                return;
             }
             seen.insert(id_no.clone(), row_no);
         }
         members.push(Member {
-            hh_id: hh_id.into(),
-            name: mt.cell(row, "姓名").text().into(),
-            id_no: id_no.into(),
-            relation: mt.cell(row, "与户主关系").text().into(),
-            health: mt.cell(row, "健康状况").text().into(),
+            hh_id,
+            name: mt.cell(row, "姓名").text_compact(),
+            id_no,
+            relation: mt.cell(row, "与户主关系").text_compact(),
+            health: mt.cell(row, "健康状况").text_compact(),
         });
-    }
+    })?;
+    issues.read_notes(mt, &notes);
+    Ok(())
 }
 
 struct Settled {
@@ -763,7 +783,7 @@ struct Settled {
 /// 家庭人口 missing or unusable: fall back to the member count when there
 /// is one; 上年人均纯收入 × 家庭人口 once the size is known.
 fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled {
-    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
     for m in &roster.members {
         *counts.entry(m.hh_id.as_str()).or_default() += 1;
     }
@@ -819,52 +839,66 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
 }
 
 /// Finding the household a record belongs to: by 户编号, else by any
-/// member's (or the head's) 证件号码.
-struct Lookup {
-    index: HashMap<String, usize>,
-    by_id_no: HashMap<String, String>,
+/// member's (or the head's) 证件号码. The 证件号码 index (millions of
+/// entries in a province) is built only when a record needs it.
+struct Lookup<'a> {
+    households: &'a [Household],
+    members: &'a [Member],
+    index: FxHashMap<&'a str, usize>,
+    by_id_no: std::cell::OnceCell<FxHashMap<&'a str, usize>>,
 }
 
-impl Lookup {
-    fn new(households: &[Household], members: &[Member]) -> Self {
-        let index: HashMap<String, usize> = households
+impl<'a> Lookup<'a> {
+    fn new(households: &'a [Household], members: &'a [Member]) -> Self {
+        let index = households
             .iter()
             .enumerate()
-            .map(|(i, h)| (h.id.to_string(), i))
+            .map(|(i, h)| (h.id.as_str(), i))
             .collect();
-        let mut by_id_no: HashMap<String, String> = HashMap::new();
-        for h in households {
-            if !h.id_no.is_empty() {
-                by_id_no.insert(h.id_no.to_string(), h.id.to_string());
-            }
+        Lookup {
+            households,
+            members,
+            index,
+            by_id_no: std::cell::OnceCell::new(),
         }
-        for m in members {
-            if !m.id_no.is_empty() && index.contains_key(m.hh_id.as_str()) {
-                by_id_no
-                    .entry(m.id_no.to_string())
-                    .or_insert_with(|| m.hh_id.to_string());
-            }
-        }
-        Lookup { index, by_id_no }
     }
 
+    fn by_id_no(&self) -> &FxHashMap<&'a str, usize> {
+        self.by_id_no.get_or_init(|| {
+            let mut m: FxHashMap<&'a str, usize> = FxHashMap::default();
+            for (i, h) in self.households.iter().enumerate() {
+                if !h.id_no.is_empty() {
+                    m.insert(h.id_no.as_str(), i);
+                }
+            }
+            for p in self.members {
+                if let (false, Some(&i)) = (p.id_no.is_empty(), self.index.get(p.hh_id.as_str())) {
+                    m.entry(p.id_no.as_str()).or_insert(i);
+                }
+            }
+            m
+        })
+    }
+
+    /// The index of the household a record belongs to.
     fn resolve(
         &self,
         t: &Table,
         row: &[Cell],
-    ) -> std::result::Result<String, (Option<&'static str>, String)> {
+    ) -> std::result::Result<usize, (Option<&'static str>, String)> {
         match parse_ident(t.cell(row, "户编号")) {
-            Ok(Some(id)) if self.index.contains_key(&id) => return Ok(id),
-            Ok(Some(id)) => {
-                if !t.has("证件号码") || t.cell(row, "证件号码").is_empty() {
+            Ok(Some(id)) => match self.index.get(id.as_str()) {
+                Some(&i) => return Ok(i),
+                None if !t.has("证件号码") || t.cell(row, "证件号码").is_empty() => {
                     return Err((Some("户编号"), format!("户编号 {id} 不在农户信息中")));
                 }
-            }
+                None => {}
+            },
             Err(e) => return Err((Some("户编号"), e)),
             Ok(None) => {}
         }
         match parse_ident(t.cell(row, "证件号码")) {
-            Ok(Some(no)) => self.by_id_no.get(&no).cloned().ok_or((
+            Ok(Some(no)) => self.by_id_no().get(no.as_str()).copied().ok_or((
                 Some("证件号码"),
                 "找不到该证件号码对应的农户（农户信息和家庭成员中都没有）".to_string(),
             )),
@@ -880,9 +914,9 @@ impl Lookup {
         row_no: u32,
         row: &[Cell],
         issues: &mut Issues,
-    ) -> Option<String> {
+    ) -> Option<usize> {
         match self.resolve(t, row) {
-            Ok(id) => Some(id),
+            Ok(i) => Some(i),
             Err((key, msg)) => {
                 issues.push(
                     t,
@@ -898,18 +932,20 @@ impl Lookup {
     }
 }
 
+/// Each household's income from the income file (`incomes[i]` for
+/// household `i`; a household without a row keeps its roster income).
 fn read_income_file(
     it: &Table,
     lookup: &Lookup,
-    households: &mut [Household],
+    incomes: &mut [Option<Option<Income>>],
     issues: &mut Issues,
-) {
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    for (row_no, row) in it.iter() {
-        let Some(id) = lookup.resolve_or_report(it, row_no, row, issues) else {
-            continue;
+) -> Result<()> {
+    let mut seen: FxHashMap<usize, u32> = FxHashMap::default();
+    let notes = it.for_each_row(|row_no, row| {
+        let Some(i) = lookup.resolve_or_report(it, row_no, row, issues) else {
+            return;
         };
-        if let Some(first) = seen.get(&id) {
+        if let Some(first) = seen.get(&i) {
             issues.push(
                 it,
                 row_no,
@@ -918,11 +954,13 @@ fn read_income_file(
                 SKIP,
                 format!("该户收入重复（第{first}行已有），本行未采用"),
             );
-            continue;
+            return;
         }
-        seen.insert(id.clone(), row_no);
-        households[lookup.index[&id]].income = read_income(it, row_no, row, issues);
-    }
+        seen.insert(i, row_no);
+        incomes[i] = Some(read_income(it, row_no, row, issues));
+    })?;
+    issues.read_notes(it, &notes);
+    Ok(())
 }
 
 /// What makes two expense records the same record (sent twice, or in two
@@ -935,13 +973,14 @@ fn read_expenses(
     seen: &mut HashMap<ExpenseKey, crate::error::Location>,
     expenses: &mut Vec<Expense>,
     issues: &mut Issues,
-) {
-    for (row_no, row) in et.iter() {
-        let Some(hh_id) = lookup.resolve_or_report(et, row_no, row, issues) else {
-            continue;
+) -> Result<()> {
+    let notes = et.for_each_row(|row_no, row| {
+        let Some(i) = lookup.resolve_or_report(et, row_no, row, issues) else {
+            return;
         };
+        let hh_id = lookup.households[i].id.to_string();
         let Some(e) = read_expense(et, row_no, row, hh_id, issues) else {
-            continue;
+            return;
         };
         let key = (
             e.hh_id.clone(),
@@ -960,11 +999,13 @@ fn read_expenses(
                 SKIP,
                 format!("与{first}的支出记录完全相同（同一人、日期、类型、金额、来源），只计一次"),
             );
-            continue;
+            return;
         }
         seen.insert(key, e.source.clone());
         expenses.push(e);
-    }
+    })?;
+    issues.read_notes(et, &notes);
+    Ok(())
 }
 
 fn read_expense(
@@ -1082,9 +1123,9 @@ fn require_income_columns(t: &Table, opts: &LoadOptions) -> Result<()> {
     ))
 }
 
-fn non_empty(s: String, default: &str) -> String {
+fn non_empty(s: CompactString, default: &str) -> CompactString {
     if s.is_empty() {
-        default.to_string()
+        default.into()
     } else {
         s
     }

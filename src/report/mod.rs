@@ -49,8 +49,8 @@ impl RiskRow<'_> {
 pub struct ReportCtx<'a> {
     pub rs: &'a RuleSet,
     pub month: NaiveDate,
-    members: HashMap<&'a str, Vec<&'a Member>>,
-    expenses: HashMap<&'a str, Vec<&'a Expense>>,
+    members: crate::model::ByHousehold<'a, Member>,
+    expenses: crate::model::ByHousehold<'a, Expense>,
     /// Measures and 帮扶责任人 on record as of the month (附件4 read back).
     pub supports: HashMap<String, crate::measures::Support>,
     /// Causes in the month each monitored household was taken in (纳入).
@@ -66,14 +66,8 @@ impl<'a> ReportCtx<'a> {
         members: &'a [Member],
         expenses: &'a [Expense],
     ) -> Self {
-        let mut m: HashMap<&str, Vec<&Member>> = HashMap::new();
-        for x in members {
-            m.entry(x.hh_id.as_str()).or_default().push(x);
-        }
-        let mut e: HashMap<&str, Vec<&Expense>> = HashMap::new();
-        for x in expenses {
-            e.entry(x.hh_id.as_str()).or_default().push(x);
-        }
+        let m = crate::model::ByHousehold::members(members);
+        let e = crate::model::ByHousehold::expenses(expenses);
         ReportCtx {
             rs,
             month,
@@ -94,11 +88,11 @@ impl<'a> ReportCtx<'a> {
     }
 
     pub fn members_of(&self, hh_id: &str) -> &[&'a Member] {
-        self.members.get(hh_id).map(Vec::as_slice).unwrap_or(&[])
+        self.members.get(hh_id)
     }
 
     pub fn expenses_of(&self, hh_id: &str) -> &[&'a Expense] {
-        self.expenses.get(hh_id).map(Vec::as_slice).unwrap_or(&[])
+        self.expenses.get(hh_id)
     }
 
     pub fn month_cn(&self) -> String {

@@ -14,9 +14,13 @@ use crate::normalize::header_key;
 use calamine::{Data, DataType, Reader, Sheets};
 use chrono::NaiveDate;
 use compact_str::CompactString;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
+
+mod csvstream;
+pub use csvstream::{sniff_encoding, CsvFile, Origin};
 
 /// Columns read per sheet (the legacy .xls limit; no export has more).
 pub const MAX_COLS: u32 = 256;
@@ -63,6 +67,16 @@ impl Cell {
             Cell::Bool(b) => if *b { "是" } else { "否" }.to_string(),
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
             Cell::Uncomputed(f) => format!("={f}"),
+        }
+    }
+
+    /// [`Cell::text`] held inline when short (names, IDs, places): no
+    /// allocation for most cells.
+    pub fn text_compact(&self) -> CompactString {
+        match self {
+            Cell::Empty => CompactString::default(),
+            Cell::Text(s) => CompactString::from(s.trim()),
+            other => other.text().into(),
         }
     }
 }
@@ -225,24 +239,24 @@ impl Grid {
     }
 }
 
-/// Read every sheet of a workbook, or the one table of a CSV file.
-pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
-    let shown = path.display().to_string();
-    let not_found = |e: std::io::Error| {
-        MonitorError::input(
-            Location::file(&shown),
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "文件不存在，请检查 monitor.toml 中的路径或命令行参数".to_string()
-            } else {
-                format!("无法读取文件，请检查文件是否存在、是否有读取权限（{e}）")
-            },
-        )
-    };
-    // A FIFO, device or folder would block or fail mid-read: refuse it.
-    let meta = std::fs::metadata(path).map_err(not_found)?;
+fn not_readable(shown: &str, e: &std::io::Error) -> MonitorError {
+    MonitorError::input(
+        Location::file(shown),
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "文件不存在，请检查 monitor.toml 中的路径或命令行参数".to_string()
+        } else {
+            format!("无法读取文件，请检查文件是否存在、是否有读取权限（{e}）")
+        },
+    )
+}
+
+/// Open a regular file for reading; a FIFO, device or folder would block
+/// or fail mid-read, so it is refused.
+fn open_input(path: &Path, shown: &str) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| not_readable(shown, &e))?;
     if !meta.is_file() {
         return Err(MonitorError::input(
-            Location::file(&shown),
+            Location::file(shown),
             if meta.is_dir() {
                 "这是一个文件夹，不是文件；请给出具体的Excel或CSV文件"
             } else {
@@ -250,28 +264,38 @@ pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
             },
         ));
     }
-    let bytes = std::fs::read(path).map_err(not_found)?;
+    std::fs::File::open(path).map_err(|e| not_readable(shown, &e))
+}
+
+/// Read every sheet of a workbook, or the one table of a CSV file.
+pub fn read_grids(path: &Path) -> Result<Vec<Grid>> {
+    let shown = path.display().to_string();
+    let mut bytes = Vec::new();
+    open_input(path, &shown)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| not_readable(&shown, &e))?;
     read_grids_bytes(&bytes, &shown, Some(path))
 }
 
-/// Read a workbook or CSV held in memory (`shown` names it in messages).
-/// With `path`, workbooks are opened from the file (calamine picks the
-/// reader by extension); without, from the bytes.
-pub fn read_grids_bytes(bytes: &[u8], shown: &str, path: Option<&Path>) -> Result<Vec<Grid>> {
-    let ext = path
-        .and_then(Path::extension)
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+/// What a file's first bytes say it is.
+enum Kind {
+    Workbook,
+    Csv,
+}
+
+/// Tell a workbook from a text file by its first bytes; HTML saved as
+/// .xls and damaged files are refused here.
+fn classify(head: &[u8], shown: &str, ext: &str) -> Result<Kind> {
+    let is_zip = head.starts_with(b"PK\x03\x04");
+    let is_ole = head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     if is_zip || is_ole {
-        return guarded(shown, || read_workbook(bytes, shown));
+        return Ok(Kind::Workbook);
     }
-    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
+    let start: String = String::from_utf8_lossy(&head[..head.len().min(512)])
         .trim_start_matches('\u{feff}')
         .trim_start()
         .to_lowercase();
-    if head.starts_with('<') {
+    if start.starts_with('<') {
         return Err(MonitorError::input(
             Location::file(shown),
             "文件实为网页（HTML）格式，不是真正的Excel文件；请用Excel打开后“另存为”xlsx再运行",
@@ -279,16 +303,67 @@ pub fn read_grids_bytes(bytes: &[u8], shown: &str, path: Option<&Path>) -> Resul
     }
     // A text file named .xls (common in system exports) is read as CSV;
     // binary bytes that are neither zip nor OLE are a damaged file.
-    if bytes.iter().take(4096).any(|b| *b == 0)
-        && !bytes.starts_with(&[0xFF, 0xFE])
-        && !bytes.starts_with(&[0xFE, 0xFF])
+    if head.iter().take(4096).any(|b| *b == 0)
+        && !head.starts_with(&[0xFF, 0xFE])
+        && !head.starts_with(&[0xFE, 0xFF])
     {
         return Err(MonitorError::input(
             Location::file(shown),
             format!("文件已损坏或不是Excel/CSV格式（扩展名 .{ext}），无法读取；请重新导出"),
         ));
     }
-    Ok(vec![guarded(shown, || read_csv_bytes(bytes, shown))?])
+    Ok(Kind::Csv)
+}
+
+fn extension(path: Option<&Path>) -> String {
+    path.and_then(Path::extension)
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Read a workbook or CSV held in memory (`shown` names it in messages).
+pub fn read_grids_bytes(bytes: &[u8], shown: &str, path: Option<&Path>) -> Result<Vec<Grid>> {
+    match classify(bytes, shown, &extension(path))? {
+        Kind::Workbook => guarded(shown, || read_workbook(bytes, shown)),
+        Kind::Csv => Ok(vec![guarded(shown, || read_csv_bytes(bytes, shown))?]),
+    }
+}
+
+/// An input file opened for finding its tables: a workbook's sheets held
+/// in memory, or a CSV's first rows with the file streamed later.
+pub struct Source {
+    pub grids: Vec<Arc<Grid>>,
+    csv: Option<CsvFile>,
+}
+
+/// Open an input file: a workbook is read whole (an xlsx sheet holds at
+/// most 1,048,576 rows); a CSV only its first rows, to find the header.
+pub fn open_source(path: &Path) -> Result<Source> {
+    let shown = path.display().to_string();
+    let mut head = Vec::with_capacity(4096);
+    {
+        let f = open_input(path, &shown)?;
+        f.take(4096)
+            .read_to_end(&mut head)
+            .map_err(|e| not_readable(&shown, &e))?;
+    }
+    match classify(&head, &shown, &extension(Some(path)))? {
+        Kind::Workbook => {
+            let grids = read_grids(path)?;
+            Ok(Source {
+                grids: grids.into_iter().map(Arc::new).collect(),
+                csv: None,
+            })
+        }
+        Kind::Csv => {
+            let file = CsvFile::open(Origin::File(path.to_path_buf()), &shown)?;
+            let head = guarded(&shown, || file.head(MAX_HEADER_SCAN))?;
+            Ok(Source {
+                grids: vec![Arc::new(head)],
+                csv: Some(file),
+            })
+        }
+    }
 }
 
 /// Run a reader, turning a panic inside a library into a clear input error.
@@ -602,74 +677,8 @@ fn read_sheet(
     Ok((g, merges))
 }
 
-/// Decode CSV bytes: BOM first, then strict UTF-8, then GB18030 (a superset
-/// of GBK/GB2312, what Excel on Chinese Windows writes as "ANSI").
-pub fn decode_text(bytes: &[u8], shown: &str) -> Result<String> {
-    let enc = if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes) {
-        enc
-    } else {
-        let sample = &bytes[..bytes.len().min(64 * 1024)];
-        match std::str::from_utf8(sample) {
-            Ok(_) => encoding_rs::UTF_8,
-            Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
-            Err(_) => encoding_rs::GB18030,
-        }
-    };
-    let (text, _, had_errors) = enc.decode(bytes);
-    if had_errors {
-        return Err(MonitorError::input(
-            Location::file(shown),
-            "文件编码无法识别（既不是UTF-8也不是GBK），请另存为“CSV UTF-8”或xlsx",
-        ));
-    }
-    Ok(text.into_owned())
-}
-
 fn read_csv_bytes(bytes: &[u8], shown: &str) -> Result<Grid> {
-    let text = decode_text(bytes, shown)?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delim = [b',', b'\t', b';', b'|']
-        .into_iter()
-        .max_by_key(|d| first.matches(*d as char).count())
-        .unwrap_or(b',');
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .from_reader(text.as_bytes());
-    let mut g = Grid::new(shown, None);
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| {
-            MonitorError::input(
-                Location {
-                    file: shown.to_string(),
-                    sheet: None,
-                    row: Some(i as u32 + 1),
-                    col: None,
-                },
-                format!("CSV格式错误，请检查该行的引号是否成对、文件是否完整（{e}）"),
-            )
-        })?;
-        let mut row: Vec<Cell> = Vec::with_capacity(rec.len().min(MAX_COLS as usize));
-        for (c, f) in rec.iter().enumerate() {
-            if f.trim().is_empty() {
-                row.push(Cell::Empty);
-            } else if c < MAX_COLS as usize && f.len() <= MAX_TEXT_CHARS {
-                row.push(Cell::Text(f.into()));
-            } else {
-                let r = u32::try_from(i).unwrap_or(u32::MAX);
-                let c32 = u32::try_from(c).unwrap_or(u32::MAX);
-                let cell = g.admit(r, c32, Cell::Text(f.into()));
-                row.push(cell.unwrap_or(Cell::Empty));
-            }
-        }
-        row.truncate(MAX_COLS as usize);
-        while matches!(row.last(), Some(Cell::Empty)) {
-            row.pop();
-        }
-        g.rows.push(row);
-    }
-    Ok(g)
+    CsvFile::open(Origin::Bytes(bytes.into()), shown)?.grid()
 }
 
 /// A column the tool looks for, with the header names it accepts (most
@@ -688,28 +697,96 @@ pub struct Table {
     pub sheet: Option<String>,
     /// 1-based row of the (last) header row.
     pub header_row: u32,
-    pub cols: HashMap<&'static str, usize>,
-    /// The sheet the table sits on (shared, not copied).
-    grid: Arc<Grid>,
-    /// 0-based indexes of the data rows in `grid`.
-    data_rows: Vec<usize>,
-    /// Cells of the sheet left out or shortened while reading.
+    pub cols: FxHashMap<&'static str, usize>,
+    rows: Rows,
+    /// Cells of the sheet left out or shortened while reading (of a CSV:
+    /// returned by [`Table::for_each_row`] as it reads).
     pub notes: Vec<GridNote>,
 }
 
+/// Where a table's data rows come from.
+#[derive(Debug, Clone)]
+enum Rows {
+    /// A sheet held in memory (shared, not copied) and its data rows'
+    /// 0-based indexes.
+    Grid {
+        grid: Arc<Grid>,
+        data_rows: Vec<usize>,
+    },
+    /// A CSV read again, record by record.
+    Csv { file: CsvFile, filter: RowFilter },
+    /// Let go ([`Table::release_rows`]).
+    Released,
+}
+
+/// Which rows under the header are data: not blank, not a total, footer
+/// or example row, not a unit or column-number row right under the header.
+#[derive(Debug, Clone, Copy)]
+struct RowFilter {
+    /// 0-based index of the header row.
+    header: usize,
+    key_col: Option<usize>,
+}
+
+impl RowFilter {
+    fn keep(&self, i: usize, row: &[Cell]) -> bool {
+        if i <= self.header || row.iter().all(Cell::is_empty) || is_footer_or_total(row) {
+            return false;
+        }
+        // A unit or column-number row right under the header ("元", "1 2 3").
+        let unit_row = i == self.header + 1
+            && self
+                .key_col
+                .is_some_and(|k| row.get(k).is_none_or(Cell::is_empty) || is_counter(row.get(k)))
+            && row
+                .iter()
+                .filter(|c| !c.is_empty())
+                .all(|c| c.text().chars().count() <= 4 && (is_counter(Some(c)) || is_unit(c)));
+        !unit_row
+    }
+}
+
 impl Table {
-    /// Data rows as (1-based spreadsheet row, cells in absolute columns).
+    /// Data rows as (1-based spreadsheet row, cells in absolute columns),
+    /// of a table located in sheets held in memory ([`locate`]); a table
+    /// of a streamed CSV gives its rows through [`Table::for_each_row`].
     pub fn iter(&self) -> impl Iterator<Item = (u32, &[Cell])> + '_ {
-        self.data_rows
-            .iter()
-            .map(|&i| (i as u32 + 1, self.grid.rows[i].as_slice()))
+        let (grid, rows) = match &self.rows {
+            Rows::Grid { grid, data_rows } => (Some(grid), data_rows.as_slice()),
+            Rows::Csv { .. } => panic!("Table::iter on a streamed CSV"),
+            Rows::Released => (None, &[][..]),
+        };
+        rows.iter()
+            .filter_map(move |&i| Some((i as u32 + 1, grid?.rows[i].as_slice())))
+    }
+
+    /// Call `f` with each data row (1-based spreadsheet row, cells in
+    /// absolute columns), reading a CSV as it goes. Returns the cells left
+    /// out or shortened that reading found (none for sheets held in
+    /// memory: those are in `notes`).
+    pub fn for_each_row(&self, mut f: impl FnMut(u32, &[Cell])) -> Result<Vec<GridNote>> {
+        match &self.rows {
+            Rows::Grid { .. } | Rows::Released => {
+                for (row_no, row) in self.iter() {
+                    f(row_no, row);
+                }
+                Ok(Vec::new())
+            }
+            Rows::Csv { file, filter } => guarded(file.shown(), || {
+                file.each(|i, row| {
+                    if filter.keep(i, row) {
+                        f(u32::try_from(i + 1).unwrap_or(u32::MAX), row);
+                    }
+                    Ok(true)
+                })
+            }),
+        }
     }
 
     /// Let the sheet's cells go, keeping what locates a cell (file, sheet,
     /// columns) for messages.
     pub fn release_rows(&mut self) {
-        self.grid = Arc::new(Grid::new(&self.file, self.sheet.clone()));
-        self.data_rows.clear();
+        self.rows = Rows::Released;
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -754,8 +831,8 @@ fn header_names(g: &Grid, r: usize) -> Vec<String> {
 
 /// Match header names to fields: for each field the column whose alias
 /// ranks best; a column serves one field only.
-fn match_fields(names: &[String], specs: &[FieldSpec]) -> HashMap<&'static str, usize> {
-    let mut found: HashMap<&'static str, usize> = HashMap::new();
+fn match_fields(names: &[String], specs: &[FieldSpec]) -> FxHashMap<&'static str, usize> {
+    let mut found: FxHashMap<&'static str, usize> = FxHashMap::default();
     let mut used = vec![false; names.len()];
     for spec in specs {
         let best = spec.aliases.iter().find_map(|alias| {
@@ -778,21 +855,63 @@ fn match_fields(names: &[String], specs: &[FieldSpec]) -> HashMap<&'static str, 
 pub const EXAMPLE_MARK: &str = "示例";
 
 fn is_footer_or_total(row: &[Cell]) -> bool {
-    let first = row.iter().find(|c| !c.is_empty()).map(Cell::text);
-    if first.is_some_and(|t| t.starts_with(EXAMPLE_MARK)) {
-        return true;
+    // Only text cells can say 合计, 填表人…; numbers and dates cannot.
+    let mut texts = row.iter().filter(|c| !c.is_empty()).take(3);
+    let first = texts.clone().next();
+    if let Some(Cell::Text(t)) = first {
+        if t.trim().starts_with(EXAMPLE_MARK) {
+            return true;
+        }
     }
-    row.iter().filter(|c| !c.is_empty()).take(3).any(|c| {
-        let t = c.text().replace([' ', '\u{3000}'], "");
-        t.starts_with("合计")
-            || t.starts_with("小计")
-            || t.starts_with("总计")
-            || t.starts_with("填表人")
-            || t.starts_with("审核人")
-            || t.starts_with("制表")
-            || t.starts_with("注：")
-            || t.starts_with("说明")
+    texts.any(|c| match c {
+        Cell::Text(t) => FOOTER_WORDS.iter().any(|w| starts_with_spaced(t, w)),
+        _ => false,
     })
+}
+
+/// Words that start a total or footer row.
+const FOOTER_WORDS: &[&str] = &[
+    "合计",
+    "小计",
+    "总计",
+    "填表人",
+    "审核人",
+    "制表",
+    "注：",
+    "说明",
+];
+
+/// `s` starts with `word` once spaces (ASCII and full-width) are ignored.
+fn starts_with_spaced(s: &str, word: &str) -> bool {
+    let mut chars = s.chars().filter(|c| *c != ' ' && *c != '\u{3000}');
+    word.chars().all(|w| chars.next() == Some(w))
+}
+
+/// Find the table described by `specs` in an opened input file.
+pub fn locate_in(src: &Source, specs: &[FieldSpec], sheet: Option<&str>) -> Result<Table> {
+    let mut t = locate(&src.grids, specs, sheet)?;
+    if let Some(file) = &src.csv {
+        let Rows::Grid { .. } = &t.rows else {
+            unreachable!("located in the head grid")
+        };
+        let header = t.header_row as usize - 1;
+        t.rows = Rows::Csv {
+            file: file.clone(),
+            filter: RowFilter {
+                header,
+                key_col: key_column(specs, &t.cols),
+            },
+        };
+    }
+    Ok(t)
+}
+
+fn key_column(specs: &[FieldSpec], cols: &FxHashMap<&'static str, usize>) -> Option<usize> {
+    specs
+        .iter()
+        .find(|s| s.required)
+        .and_then(|s| cols.get(s.key))
+        .copied()
 }
 
 /// Find the table described by `specs` among `grids` (one file's sheets).
@@ -800,39 +919,69 @@ fn is_footer_or_total(row: &[Cell]) -> bool {
 /// is an error naming file, sheet, the header row found and the names
 /// accepted.
 pub fn locate(grids: &[Arc<Grid>], specs: &[FieldSpec], sheet: Option<&str>) -> Result<Table> {
-    let candidates: Vec<&Arc<Grid>> = match sheet {
-        Some(name) => {
-            let g = grids
-                .iter()
-                .filter(|g| g.sheet.as_deref() == Some(name))
-                .collect::<Vec<_>>();
-            if g.is_empty() {
-                let avail: Vec<String> = grids.iter().filter_map(|g| g.sheet.clone()).collect();
-                return Err(MonitorError::input(
-                    grids
-                        .first()
-                        .map(|g| Location::file(&g.file))
-                        .unwrap_or_default(),
-                    format!(
-                        "找不到工作表“{name}”；文件中的工作表有：{}",
-                        avail.join("、")
-                    ),
-                ));
-            }
-            g
-        }
-        None => grids.iter().collect(),
+    let candidates = sheet_candidates(grids, sheet)?;
+    let (g, r, cols) = find_header(grids, &candidates, specs)?;
+    let filter = RowFilter {
+        header: r,
+        key_col: key_column(specs, &cols),
     };
+    let data_rows = (r + 1..g.rows.len())
+        .filter(|&i| filter.keep(i, &g.rows[i]))
+        .collect();
+    Ok(Table {
+        file: g.file.clone(),
+        sheet: g.sheet.clone(),
+        header_row: r as u32 + 1,
+        cols,
+        rows: Rows::Grid {
+            grid: Arc::clone(g),
+            data_rows,
+        },
+        notes: g.notes.clone(),
+    })
+}
+
+fn sheet_candidates<'g>(grids: &'g [Arc<Grid>], sheet: Option<&str>) -> Result<Vec<&'g Arc<Grid>>> {
+    let Some(name) = sheet else {
+        return Ok(grids.iter().collect());
+    };
+    let g = grids
+        .iter()
+        .filter(|g| g.sheet.as_deref() == Some(name))
+        .collect::<Vec<_>>();
+    if g.is_empty() {
+        let avail: Vec<String> = grids.iter().filter_map(|g| g.sheet.clone()).collect();
+        return Err(MonitorError::input(
+            grids
+                .first()
+                .map(|g| Location::file(&g.file))
+                .unwrap_or_default(),
+            format!(
+                "找不到工作表“{name}”；文件中的工作表有：{}",
+                avail.join("、")
+            ),
+        ));
+    }
+    Ok(g)
+}
+
+/// The best header row among the candidate sheets: (sheet, 0-based row,
+/// columns found).
+fn find_header<'g>(
+    grids: &[Arc<Grid>],
+    candidates: &[&'g Arc<Grid>],
+    specs: &[FieldSpec],
+) -> Result<(&'g Arc<Grid>, usize, FxHashMap<&'static str, usize>)> {
     // Best header candidate: (required matched, total matched, grid, row, columns).
     type Candidate<'g> = (
         usize,
         usize,
         &'g Arc<Grid>,
         usize,
-        HashMap<&'static str, usize>,
+        FxHashMap<&'static str, usize>,
     );
     let mut best: Option<Candidate> = None;
-    for g in &candidates {
+    for g in candidates {
         for r in 0..g.rows.len().min(MAX_HEADER_SCAN) {
             let names = header_names(g, r);
             let found = match_fields(&names, specs);
@@ -870,39 +1019,7 @@ pub fn locate(grids: &[Arc<Grid>], specs: &[FieldSpec], sheet: Option<&str>) -> 
             format!("表头中缺少必需的列：{}", detail.join("；")),
         ));
     }
-    let width = cols.values().max().copied().unwrap_or(0) + 1;
-    let key_col = specs
-        .iter()
-        .find(|s| s.required)
-        .and_then(|s| cols.get(s.key))
-        .copied();
-    let mut rows = Vec::new();
-    for (i, row) in g.rows.iter().enumerate().skip(r + 1) {
-        if row.iter().take(width.max(row.len())).all(Cell::is_empty) || is_footer_or_total(row) {
-            continue;
-        }
-        // A unit or column-number row right under the header ("元", "1 2 3").
-        if i == r + 1
-            && key_col
-                .is_some_and(|k| row.get(k).is_none_or(Cell::is_empty) || is_counter(row.get(k)))
-            && row
-                .iter()
-                .filter(|c| !c.is_empty())
-                .all(|c| c.text().chars().count() <= 4 && (is_counter(Some(c)) || is_unit(c)))
-        {
-            continue;
-        }
-        rows.push(i);
-    }
-    Ok(Table {
-        file: g.file.clone(),
-        sheet: g.sheet.clone(),
-        header_row: r as u32 + 1,
-        cols,
-        grid: Arc::clone(g),
-        data_rows: rows,
-        notes: g.notes.clone(),
-    })
+    Ok((g, r, cols))
 }
 
 fn is_counter(c: Option<&Cell>) -> bool {
@@ -1058,6 +1175,10 @@ mod tests {
     fn the_lian_tong_trap_is_gbk() {
         // GBK bytes of "联通" look like UTF-8 to a loose check.
         let bytes = [0xC1, 0xAA, 0xCD, 0xA8, b'\n'];
-        assert_eq!(decode_text(&bytes, "x").unwrap(), "联通\n");
+        assert_eq!(sniff_encoding(&bytes), encoding_rs::GB18030);
+        assert_eq!(
+            read_csv_bytes(&bytes, "x").unwrap().get(0, 0).text(),
+            "联通"
+        );
     }
 }

@@ -4,6 +4,7 @@ use crate::model::{serious_health, Expense, Household, HouseholdType, Member};
 use crate::normalize::{fmt_money, month_end, months_back, round2};
 use crate::rules::{Cmp, Params, RiskFactor, RiskRequirement, Rule, RuleSet};
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub struct Trigger {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Assessment {
-    pub hh_id: String,
+    pub hh_id: CompactString,
     pub triggers: Vec<Trigger>,
     /// Rules that could not be evaluated for lack of data.
     pub not_assessed: Vec<String>,
@@ -40,7 +41,7 @@ impl Assessment {
     /// Nothing assessed (a household not on this month's roster).
     pub fn empty(hh_id: &str) -> Self {
         Assessment {
-            hh_id: hh_id.to_string(),
+            hh_id: hh_id.into(),
             triggers: Vec::new(),
             not_assessed: Vec::new(),
             net_income: None,
@@ -240,7 +241,7 @@ fn risk_factors(c: &Ctx, r: &RiskRequirement, pc: Decimal) -> Vec<RiskFactor> {
             RiskFactor::IllnessOrDisability => {
                 c.s.members.iter().any(|m| serious_health(&m.health))
             }
-            RiskFactor::GuaranteeShortfall => h.guarantees.0.values().any(|met| !met),
+            RiskFactor::GuaranteeShortfall => h.guarantees.any_not_met(),
             RiskFactor::NoLabour => h.labor == Some(0),
         })
         .collect()
@@ -557,7 +558,7 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
         *v = add(*v, e.amount);
     }
     Assessment {
-        hh_id: h.id.to_string(),
+        hh_id: h.id.clone(),
         triggers,
         not_assessed,
         net_income: c.net,

@@ -96,7 +96,7 @@ fn case_guarantees(x: &CaseHousehold) -> std::result::Result<Guarantees, String>
     ];
     for (item, v) in named {
         if let Some(v) = v {
-            g.0.insert(
+            g.set(
                 guarantee_item(item).map(|i| i.name).unwrap_or("义务教育"),
                 v,
             );
@@ -104,7 +104,7 @@ fn case_guarantees(x: &CaseHousehold) -> std::result::Result<Guarantees, String>
     }
     for (k, v) in &x.guarantees {
         let item = guarantee_item(k).ok_or_else(|| format!("保障项目“{k}”不认识"))?;
-        g.0.insert(item.name, *v);
+        g.set(item.name, *v);
     }
     Ok(g)
 }

@@ -324,7 +324,7 @@ pub fn read_form(
                     if m != month {
                         return Err(MonitorError::input(
                             Location {
-                                file: file.to_string(),
+                                file: file.into(),
                                 sheet: g.sheet.clone(),
                                 row: Some(r as u32 + 1),
                                 col: None,
@@ -505,7 +505,7 @@ pub fn read_form(
     }
     if !errors.is_empty() {
         return Err(MonitorError::input(
-            Location::file(file.to_string()),
+            Location::file(file),
             format!(
                 "研判表中有 {} 处错误，未记录任何结论：\n  {}",
                 errors.len(),
@@ -515,7 +515,7 @@ pub fn read_form(
     }
     if decisions.is_empty() && proposals.is_empty() {
         return Err(MonitorError::input(
-            Location::file(file.to_string()),
+            Location::file(file),
             "研判表中没有填写任何研判结论或村级评议",
         ));
     }

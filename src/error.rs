@@ -2,14 +2,16 @@
 //! maps to a documented process exit code (see README "退出码").
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Where in an input file something was found. Rows and columns are shown
-/// the way a spreadsheet shows them (row 1-based, column letters).
+/// the way a spreadsheet shows them (row 1-based, column letters). File
+/// and sheet names are shared (every household read keeps its location).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Location {
-    pub file: String,
-    pub sheet: Option<String>,
+    pub file: Arc<str>,
+    pub sheet: Option<Arc<str>>,
     /// 1-based spreadsheet row number.
     pub row: Option<u32>,
     /// 0-based column index; rendered as a letter.
@@ -17,9 +19,9 @@ pub struct Location {
 }
 
 impl Location {
-    pub fn file(path: impl Into<String>) -> Self {
+    pub fn file(path: impl AsRef<str>) -> Self {
         Location {
-            file: path.into(),
+            file: path.as_ref().into(),
             ..Default::default()
         }
     }

@@ -1441,18 +1441,19 @@ impl Tx<'_> {
 
     /// Replace everything stored for `month` with this run's rows.
     #[allow(clippy::too_many_arguments)]
-    pub fn record_month(
+    pub fn record_month<'r>(
         &self,
         month: &str,
         run_id: &str,
         ruleset: &str,
-        rows: &[Row],
+        rows: impl Iterator<Item = Row<'r>>,
         members: &[crate::model::Member],
         trend: &TrendPoint,
         run_at: &str,
     ) -> Result<()> {
         let t = &self.tx;
         q!(self, t.execute_batch(ADDED_TABLES))?;
+        let mut households: i64 = 0;
         for table in [
             "assessments",
             "roster",
@@ -1484,6 +1485,7 @@ impl Tx<'_> {
                 "INSERT INTO roster(month, hh_id, head_name, township, village, size, labor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ))?;
             for row in rows {
+                households += 1;
                 let causes = serde_json::to_string(&row.causes).unwrap_or_else(|_| "[]".into());
                 q!(
                     self,
@@ -1537,12 +1539,18 @@ impl Tx<'_> {
             let mut m = q!(self, t.prepare_cached(
                 "INSERT OR REPLACE INTO roster_members(month, person_key, hh_id, name, id_no, relation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
             ))?;
-            for p in members {
+            // In key order, so each insert lands beside the last in the
+            // key's index instead of at a random page (stable: of two rows
+            // with one key the later read still replaces the earlier).
+            let mut keyed: Vec<(String, &crate::model::Member)> =
+                members.iter().map(|p| (person_key(p), p)).collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, p) in keyed {
                 q!(
                     self,
                     m.execute(params![
                         month,
-                        person_key(p),
+                        key,
                         p.hh_id.as_str(),
                         p.name.as_str(),
                         p.id_no.as_str(),
@@ -1554,7 +1562,7 @@ impl Tx<'_> {
         q!(self, t.execute(
             "INSERT INTO runs(month, run_id, ruleset, households, monitored, new, eliminated, run_at, warned)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![month, run_id, ruleset, rows.len() as i64, trend.monitored, trend.new, trend.eliminated, run_at, trend.warned],
+            params![month, run_id, ruleset, households, trend.monitored, trend.new, trend.eliminated, run_at, trend.warned],
         ))?;
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod forms;
 pub mod history;
 pub mod ingest;
+pub mod keyindex;
 pub mod measures;
 pub mod model;
 pub mod normalize;

@@ -112,7 +112,7 @@ pub fn read(
     for g in grids.iter().filter(|g| is_measure_form(g)) {
         let at = |r: usize, c: usize| {
             Location {
-                file: file.to_string(),
+                file: file.into(),
                 sheet: g.sheet.clone(),
                 row: Some(r as u32 + 1),
                 col: Some(c as u32),
@@ -226,7 +226,7 @@ pub fn check(file: &str, errors: Vec<String>) -> Result<()> {
         return Ok(());
     }
     Err(MonitorError::input(
-        Location::file(file.to_string()),
+        Location::file(file),
         format!(
             "帮扶措施表中有 {} 处错误，未记录任何内容：\n  {}",
             errors.len(),

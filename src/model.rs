@@ -192,13 +192,62 @@ pub fn guarantee_item(name: &str) -> Option<&'static GuaranteeItem> {
 }
 
 /// 两不愁三保障 and 饮水 as read: item → met (`false` = explicitly not
-/// met); an item absent from the map was not stated.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Guarantees(pub std::collections::BTreeMap<&'static str, bool>);
+/// met); an item not set was not stated. Two bit sets over
+/// [`GUARANTEE_ITEMS`] (a province holds millions of these).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Guarantees {
+    stated: u32,
+    met: u32,
+}
+
+const _: () = assert!(GUARANTEE_ITEMS.len() <= 32);
 
 impl Guarantees {
+    fn bit(item: &str) -> Option<u32> {
+        GUARANTEE_ITEMS
+            .iter()
+            .position(|i| i.name == item)
+            .map(|k| 1 << k)
+    }
+
     pub fn get(&self, item: &str) -> Option<bool> {
-        self.0.get(item).copied()
+        let b = Self::bit(item)?;
+        (self.stated & b != 0).then_some(self.met & b != 0)
+    }
+
+    /// Record an item's answer; `item` is one of [`GUARANTEE_ITEMS`]
+    /// (callers look it up with [`guarantee_item`]).
+    pub fn set(&mut self, item: &str, met: bool) {
+        let b = Self::bit(item).expect("a GUARANTEE_ITEMS name");
+        self.stated |= b;
+        if met {
+            self.met |= b;
+        } else {
+            self.met &= !b;
+        }
+    }
+
+    /// Any stated item not met.
+    pub fn any_not_met(&self) -> bool {
+        self.stated & !self.met != 0
+    }
+
+    /// The stated items and their answers, in the order of [`GUARANTEE_ITEMS`].
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> + '_ {
+        GUARANTEE_ITEMS
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.stated & (1 << k) != 0)
+            .map(|(k, i)| (i.name, self.met & (1 << k) != 0))
+    }
+}
+
+impl Serialize for Guarantees {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // By name, as the map this replaced wrote them.
+        let mut items: Vec<(&str, bool)> = self.iter().collect();
+        items.sort_unstable();
+        s.collect_map(items)
     }
 }
 
@@ -368,7 +417,9 @@ pub fn canonical_cause(s: &str) -> Option<&'static str> {
 /// a province).
 pub struct ByHousehold<'a, T> {
     sorted: Vec<&'a T>,
-    ranges: rustc_hash::FxHashMap<&'a str, (u32, u32)>,
+    key: fn(&T) -> &str,
+    /// Each household's range in `sorted`.
+    ranges: crate::keyindex::KeyIndex<(u32, u32)>,
 }
 
 impl<'a, T> ByHousehold<'a, T> {
@@ -376,21 +427,27 @@ impl<'a, T> ByHousehold<'a, T> {
         let mut sorted: Vec<&'a T> = items.iter().collect();
         // Stable: a household's records keep the order they were read in.
         sorted.sort_by(|a, b| key(a).cmp(key(b)));
-        let mut ranges = rustc_hash::FxHashMap::default();
+        let mut ranges = crate::keyindex::KeyIndex::with_capacity(0);
         let mut start = 0usize;
         while start < sorted.len() {
             let k = key(sorted[start]);
             let end = start + sorted[start..].partition_point(|x| key(x) == k);
-            ranges.insert(k, (start as u32, end as u32));
+            let of = |&(a, _): &(u32, u32)| key(sorted[a as usize]);
+            ranges.insert(k, (start as u32, end as u32), of);
             start = end;
         }
-        ByHousehold { sorted, ranges }
+        ByHousehold {
+            sorted,
+            key,
+            ranges,
+        }
     }
 
     /// The records of household `id` (none: empty).
     pub fn get(&self, id: &str) -> &[&'a T] {
-        match self.ranges.get(id) {
-            Some(&(a, b)) => &self.sorted[a as usize..b as usize],
+        let of = |&(a, _): &(u32, u32)| (self.key)(self.sorted[a as usize]);
+        match self.ranges.get(id, of) {
+            Some((a, b)) => &self.sorted[a as usize..b as usize],
             None => &[],
         }
     }

@@ -394,7 +394,8 @@ pub(crate) fn month_in(
     );
     let present = data.households.iter().zip(&assessments).zip(&statuses);
     let carried = absent.iter().map(|(h, a, st)| ((h, a), st));
-    let store_rows: Vec<history::Row> = present
+    // Built as they are written: a province's rows are never all held.
+    let store_rows = present
         .clone()
         .map(|x| (x, true))
         .chain(carried.clone().map(|x| (x, false)))
@@ -407,14 +408,13 @@ pub(crate) fn month_in(
             causes: a.causes(),
             per_capita: a.per_capita.map(|d| format!("{d:.2}")),
             triggers_json: serde_json::to_string(&a.triggers).unwrap_or_else(|_| "[]".into()),
-        })
-        .collect();
+        });
     progress.stage("写入监测历史");
     tx.record_month(
         &month_key,
         &run_id,
         &rs.meta.id,
-        &store_rows,
+        store_rows,
         &data.members,
         &point,
         &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),

@@ -4,6 +4,7 @@
 
 use crate::error::{shorten, MonitorError, Result};
 use crate::ingest::{locate_in, open_source, Cell, FieldSpec, Source, Table};
+use crate::keyindex::KeyIndex;
 use crate::model::*;
 use crate::normalize::*;
 use compact_str::CompactString;
@@ -375,9 +376,11 @@ pub fn load_month(
     ht.release_rows();
     if let Some(spec) = &inputs.members {
         progress("读取家庭成员");
+        let mut members = std::mem::take(&mut roster.members);
         let mt = cache.table(spec, MEMBER_SPECS)?;
         issues.notes(&mt);
-        read_members(&mt, &roster.index, &mut roster.members, &mut issues)?;
+        read_members(&mt, &roster, &mut members, &mut issues)?;
+        roster.members = members;
     }
     let households = settle_sizes(&ht, roster, &mut issues);
     if households.households.is_empty() {
@@ -427,7 +430,8 @@ pub fn load_month(
 struct Roster {
     households: Vec<Household>,
     members: Vec<Member>,
-    index: FxHashMap<CompactString, usize>,
+    /// Households by 户编号.
+    index: KeyIndex<u32>,
     /// 上年人均纯收入 given instead of the household figure.
     last_year_pc: FxHashMap<CompactString, Decimal>,
     /// 家庭人口 unusable: (row, cell, reason), settled once members are known.
@@ -483,7 +487,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
     let mut r = Roster {
         households: Vec::new(),
         members: Vec::new(),
-        index: FxHashMap::default(),
+        index: KeyIndex::with_capacity(0),
         last_year_pc: FxHashMap::default(),
         bad_size: FxHashMap::default(),
     };
@@ -505,8 +509,8 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
                 return;
             }
         }
-        if let Some(&at) = r.index.get(&id) {
-            let first = r.households[at].source.row.unwrap_or(0);
+        if let Some(at) = r.index.get(&id, |&i| &r.households[i as usize].id) {
+            let first = r.households[at as usize].source.row.unwrap_or(0);
             issues.push(
                 ht,
                 row_no,
@@ -526,17 +530,18 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
             id_no_checked(ht, row_no, row, issues)
         };
         let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
-        r.index.insert(h.id.clone(), r.households.len());
+        let at = u32::try_from(r.households.len()).unwrap_or(u32::MAX);
+        r.index.insert(&h.id, at, |&i| &r.households[i as usize].id);
         r.households.push(h);
     })?;
     issues.read_notes(ht, &notes);
     if person_level {
         // Person-level export: members whose household has no 户主 row.
-        for m in r
-            .members
-            .iter()
-            .filter(|m| !r.index.contains_key(m.hh_id.as_str()))
-        {
+        for m in r.members.iter().filter(|m| {
+            r.index
+                .get(&m.hh_id, |&i| &r.households[i as usize].id)
+                .is_none()
+        }) {
             issues.0.push(DataIssue {
                 loc: crate::error::Location {
                     file: ht.file.clone(),
@@ -667,7 +672,7 @@ fn read_guarantees(ht: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -
         };
         match answer {
             Ok(Some(yes)) => {
-                g.0.insert(item.name, yes != item.yes_is_shortfall);
+                g.set(item.name, yes != item.yes_is_shortfall);
             }
             Ok(None) => {}
             Err(e) => issues.push(ht, row_no, Some(item.name), c, DOUBT, e),
@@ -727,17 +732,21 @@ fn read_count(
 
 fn read_members(
     mt: &Table,
-    index: &FxHashMap<CompactString, usize>,
+    roster: &Roster,
     members: &mut Vec<Member>,
     issues: &mut Issues,
 ) -> Result<()> {
-    // A member's 证件号码 seen before (row number): listed twice, counted once.
-    let mut seen: FxHashMap<CompactString, u32> = FxHashMap::default();
+    // A member's 证件号码 seen before (member, row number): listed twice,
+    // counted once (rows of this file only).
+    let mut seen: KeyIndex<(u32, u32)> = KeyIndex::with_capacity(0);
     let notes = mt.for_each_row(|row_no, row| {
         let Some(hh_id) = ident_or_report(mt, row_no, row, issues) else {
             return;
         };
-        if !index.contains_key(&hh_id) {
+        let known = roster
+            .index
+            .get(&hh_id, |&i| &roster.households[i as usize].id);
+        if known.is_none() {
             issues.push(
                 mt,
                 row_no,
@@ -750,7 +759,9 @@ fn read_members(
         }
         let id_no = id_no_checked(mt, row_no, row, issues);
         if !id_no.is_empty() {
-            if let Some(first) = seen.get(&id_no) {
+            let at = (u32::try_from(members.len()).unwrap_or(u32::MAX), row_no);
+            let key_of = |&(i, _): &(u32, u32)| members[i as usize].id_no.as_str();
+            if let Some((_, first)) = seen.insert(&id_no, at, key_of) {
                 issues.push(
                     mt,
                     row_no,
@@ -761,7 +772,6 @@ fn read_members(
                 );
                 return;
             }
-            seen.insert(id_no.clone(), row_no);
         }
         members.push(Member {
             hh_id,
@@ -844,17 +854,21 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
 struct Lookup<'a> {
     households: &'a [Household],
     members: &'a [Member],
-    index: FxHashMap<&'a str, usize>,
-    by_id_no: std::cell::OnceCell<FxHashMap<&'a str, usize>>,
+    /// Households by 户编号.
+    index: KeyIndex<u32>,
+    /// Households (their heads) and members by 证件号码: a handle with
+    /// [`MEMBER`] set is a member.
+    by_id_no: std::cell::OnceCell<KeyIndex<u32>>,
 }
+
+const MEMBER: u32 = 1 << 31;
 
 impl<'a> Lookup<'a> {
     fn new(households: &'a [Household], members: &'a [Member]) -> Self {
-        let index = households
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.id.as_str(), i))
-            .collect();
+        let mut index = KeyIndex::with_capacity(households.len());
+        for (i, h) in households.iter().enumerate() {
+            index.insert(&h.id, i as u32, |&k| &households[k as usize].id);
+        }
         Lookup {
             households,
             members,
@@ -863,21 +877,50 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    fn by_id_no(&self) -> &FxHashMap<&'a str, usize> {
+    fn household(&self, id: &str) -> Option<usize> {
+        let hh = self.households;
+        self.index
+            .get(id, |&k| &hh[k as usize].id)
+            .map(|k| k as usize)
+    }
+
+    fn id_no_of(&self, handle: u32) -> &'a str {
+        if handle & MEMBER != 0 {
+            &self.members[(handle & !MEMBER) as usize].id_no
+        } else {
+            &self.households[handle as usize].id_no
+        }
+    }
+
+    fn by_id_no(&self) -> &KeyIndex<u32> {
         self.by_id_no.get_or_init(|| {
-            let mut m: FxHashMap<&'a str, usize> = FxHashMap::default();
-            for (i, h) in self.households.iter().enumerate() {
+            let mut m = KeyIndex::with_capacity(0);
+            // A head's number names its household (the last such row, as
+            // before); a member's, the member's household unless a head
+            // or an earlier member already has it.
+            for (i, h) in self.households.iter().enumerate().rev() {
                 if !h.id_no.is_empty() {
-                    m.insert(h.id_no.as_str(), i);
+                    m.insert(&h.id_no, i as u32, |&k| self.id_no_of(k));
                 }
             }
-            for p in self.members {
-                if let (false, Some(&i)) = (p.id_no.is_empty(), self.index.get(p.hh_id.as_str())) {
-                    m.entry(p.id_no.as_str()).or_insert(i);
+            for (i, p) in self.members.iter().enumerate() {
+                let known = self.household(&p.hh_id).is_some();
+                if !p.id_no.is_empty() && known && i < MEMBER as usize {
+                    m.insert(&p.id_no, i as u32 | MEMBER, |&k| self.id_no_of(k));
                 }
             }
             m
         })
+    }
+
+    /// The household of a 证件号码.
+    fn by_number(&self, no: &str) -> Option<usize> {
+        let k = self.by_id_no().get(no, |&k| self.id_no_of(k))?;
+        if k & MEMBER != 0 {
+            self.household(&self.members[(k & !MEMBER) as usize].hh_id)
+        } else {
+            Some(k as usize)
+        }
     }
 
     /// The index of the household a record belongs to.
@@ -887,8 +930,8 @@ impl<'a> Lookup<'a> {
         row: &[Cell],
     ) -> std::result::Result<usize, (Option<&'static str>, String)> {
         match parse_ident(t.cell(row, "户编号")) {
-            Ok(Some(id)) => match self.index.get(id.as_str()) {
-                Some(&i) => return Ok(i),
+            Ok(Some(id)) => match self.household(&id) {
+                Some(i) => return Ok(i),
                 None if !t.has("证件号码") || t.cell(row, "证件号码").is_empty() => {
                     return Err((Some("户编号"), format!("户编号 {id} 不在农户信息中")));
                 }
@@ -898,7 +941,7 @@ impl<'a> Lookup<'a> {
             Ok(None) => {}
         }
         match parse_ident(t.cell(row, "证件号码")) {
-            Ok(Some(no)) => self.by_id_no().get(no.as_str()).copied().ok_or((
+            Ok(Some(no)) => self.by_number(&no).ok_or((
                 Some("证件号码"),
                 "找不到该证件号码对应的农户（农户信息和家庭成员中都没有）".to_string(),
             )),

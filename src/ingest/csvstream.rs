@@ -155,7 +155,7 @@ impl CsvFile {
         }
         MonitorError::input(
             Location {
-                file: self.shown.clone(),
+                file: self.shown.clone().into(),
                 sheet: None,
                 row: Some(i as u32 + 1),
                 col: None,
@@ -192,7 +192,7 @@ fn open_origin(origin: &Origin, shown: &str) -> Result<Box<dyn Read + Send>> {
 
 fn io_error(shown: &str, record: Option<usize>, e: &std::io::Error) -> MonitorError {
     let loc = Location {
-        file: shown.to_string(),
+        file: shown.into(),
         sheet: None,
         row: record.map(|i| i as u32 + 1),
         col: None,

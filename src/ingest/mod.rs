@@ -124,8 +124,8 @@ pub struct GridNote {
 /// spreadsheet row 1, `rows[r][0]` column A.
 #[derive(Debug, Clone, Default)]
 pub struct Grid {
-    pub file: String,
-    pub sheet: Option<String>,
+    pub file: Arc<str>,
+    pub sheet: Option<Arc<str>>,
     pub rows: Vec<Vec<Cell>>,
     /// Cells left out (beyond [`MAX_COLS`]) or shortened.
     pub notes: Vec<GridNote>,
@@ -134,8 +134,8 @@ pub struct Grid {
 impl Grid {
     fn new(file: &str, sheet: Option<String>) -> Self {
         Grid {
-            file: file.to_string(),
-            sheet,
+            file: file.into(),
+            sheet: sheet.map(Into::into),
             ..Default::default()
         }
     }
@@ -399,7 +399,7 @@ fn check_xls_extent(bytes: &[u8], shown: &str) -> Result<()> {
     match xls_excess(&stream) {
         Some((excess, (r, col))) if excess > XLS_SPARSE_BUDGET => Err(MonitorError::input(
             Location {
-                file: shown.to_string(),
+                file: shown.into(),
                 sheet: None,
                 row: Some(r + 1),
                 col: Some(col),
@@ -428,7 +428,7 @@ fn check_ods_extent(bytes: &[u8], shown: &str) -> Result<()> {
     match ods_excess(&xml) {
         (excess, (r, c)) if excess > XLS_SPARSE_BUDGET => Err(MonitorError::input(
             Location {
-                file: shown.to_string(),
+                file: shown.into(),
                 sheet: None,
                 row: Some(r.saturating_add(1)),
                 col: Some(c),
@@ -640,8 +640,8 @@ fn read_sheet(
     let sheet_err = |e: &dyn std::fmt::Display| {
         MonitorError::input(
             Location {
-                file: shown.to_string(),
-                sheet: Some(name.to_string()),
+                file: shown.into(),
+                sheet: Some(name.into()),
                 ..Default::default()
             },
             format!("无法读取该工作表，文件可能已损坏；请用Excel打开检查后重新保存（{e}）"),
@@ -693,8 +693,8 @@ pub struct FieldSpec {
 /// A located table: which columns hold which fields, and the data rows.
 #[derive(Debug, Clone)]
 pub struct Table {
-    pub file: String,
-    pub sheet: Option<String>,
+    pub file: Arc<str>,
+    pub sheet: Option<Arc<str>>,
     /// 1-based row of the (last) header row.
     pub header_row: u32,
     pub cols: FxHashMap<&'static str, usize>,
@@ -950,7 +950,7 @@ fn sheet_candidates<'g>(grids: &'g [Arc<Grid>], sheet: Option<&str>) -> Result<V
         .filter(|g| g.sheet.as_deref() == Some(name))
         .collect::<Vec<_>>();
     if g.is_empty() {
-        let avail: Vec<String> = grids.iter().filter_map(|g| g.sheet.clone()).collect();
+        let avail: Vec<&str> = grids.iter().filter_map(|g| g.sheet.as_deref()).collect();
         return Err(MonitorError::input(
             grids
                 .first()

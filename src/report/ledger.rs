@@ -541,7 +541,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
         },
         d.issues.iter().map(|x| {
             vec![
-                Out::Wrap(x.loc.file.clone()),
+                Out::Wrap(x.loc.file.to_string()),
                 Out::Text(x.loc.sheet.as_deref().unwrap_or("")),
                 x.loc.row.map_or(Out::Text(""), |n| Out::Int(n as f64)),
                 Out::Owned(x.loc.col.map(col_letter).unwrap_or_default()),

@@ -542,7 +542,11 @@ impl Store {
         Store::open(path)
     }
 
-    /// Write the empty schema and this store's identity into `path`.
+    /// Write the empty schema and this store's identity into `path`. The
+    /// per-month tables keyed by text are WITHOUT ROWID: one b-tree each
+    /// instead of a table and its key's index, for the millions of rows a
+    /// province writes a month. Stores made before keep their rowid tables;
+    /// every statement works on both.
     fn build(path: &Path) -> Result<()> {
         let conn = Connection::open_with_flags(
             path,
@@ -564,17 +568,19 @@ impl Store {
                  identified TEXT, eliminated TEXT, method TEXT,
                  first_warned TEXT, pending_months INTEGER NOT NULL DEFAULT 0,
                  declined TEXT, note TEXT,
-                 PRIMARY KEY(month, hh_id));
+                 PRIMARY KEY(month, hh_id)) WITHOUT ROWID;
              CREATE INDEX assessments_hh ON assessments(hh_id, month);
              CREATE TABLE households(
                  hh_id TEXT PRIMARY KEY, head_name TEXT, id_no TEXT, township TEXT,
-                 village TEXT, hh_type TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);
+                 village TEXT, hh_type TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL)
+                 WITHOUT ROWID;
              CREATE TABLE roster(
                  month TEXT NOT NULL, hh_id TEXT NOT NULL, head_name TEXT, township TEXT,
-                 village TEXT, size INTEGER, labor INTEGER, PRIMARY KEY(month, hh_id));
+                 village TEXT, size INTEGER, labor INTEGER, PRIMARY KEY(month, hh_id)) WITHOUT ROWID;
              CREATE TABLE roster_members(
                  month TEXT NOT NULL, person_key TEXT NOT NULL, hh_id TEXT NOT NULL,
-                 name TEXT, id_no TEXT, relation TEXT, PRIMARY KEY(month, person_key));
+                 name TEXT, id_no TEXT, relation TEXT, PRIMARY KEY(month, person_key))
+                 WITHOUT ROWID;
              CREATE TABLE decisions(
                  id INTEGER PRIMARY KEY AUTOINCREMENT, month TEXT NOT NULL, hh_id TEXT NOT NULL,
                  decision TEXT NOT NULL, method TEXT, decided_by TEXT NOT NULL,
@@ -1542,15 +1548,14 @@ impl Tx<'_> {
             // In key order, so each insert lands beside the last in the
             // key's index instead of at a random page (stable: of two rows
             // with one key the later read still replaces the earlier).
-            let mut keyed: Vec<(String, &crate::model::Member)> =
-                members.iter().map(|p| (person_key(p), p)).collect();
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            for (key, p) in keyed {
+            let mut sorted: Vec<&crate::model::Member> = members.iter().collect();
+            sorted.sort_by(|a, b| person_key_parts(a).cmp(&person_key_parts(b)));
+            for p in sorted {
                 q!(
                     self,
                     m.execute(params![
                         month,
-                        key,
+                        person_key(p),
                         p.hh_id.as_str(),
                         p.name.as_str(),
                         p.id_no.as_str(),
@@ -1635,6 +1640,15 @@ pub struct RosterPerson {
     pub name: String,
     pub id_no: String,
     pub relation: String,
+}
+
+/// [`person_key`] as parts, for sorting without building it.
+fn person_key_parts(m: &crate::model::Member) -> (&str, Option<&str>) {
+    if m.id_no.is_empty() {
+        (&m.hh_id, Some(&m.name))
+    } else {
+        (&m.id_no, None)
+    }
 }
 
 /// A person is the same across months by ID number, else by household and name.

@@ -48,6 +48,82 @@ impl<T: Copy> KeyIndex<T> {
     }
 }
 
+/// A list that grows in fixed chunks, so it never holds a doubled copy of
+/// itself while growing (a `Vec` of seven million members briefly holds
+/// 1.5 times its size when it doubles); [`Chunked::into_vec`] makes the
+/// exact-size `Vec`, freeing each chunk as it is moved.
+pub struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+/// Bytes per chunk: above the size glibc always maps from (and returns to)
+/// the system, so a chunk moved into the final `Vec` frees its memory at
+/// once; pages never written are never resident.
+const CHUNK_BYTES: usize = 64 << 20;
+
+impl<T> Chunked<T> {
+    const CHUNK: usize = if std::mem::size_of::<T>() == 0 {
+        1 << 16
+    } else {
+        let n = CHUNK_BYTES / std::mem::size_of::<T>();
+        if n == 0 {
+            1
+        } else {
+            n
+        }
+    };
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    pub fn push(&mut self, x: T) {
+        if self.chunks.last().is_none_or(|c| c.len() == Self::CHUNK) {
+            self.chunks.push(Vec::with_capacity(Self::CHUNK));
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            c.push(x);
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, i: usize) -> &T {
+        &self.chunks[i / Self::CHUNK][i % Self::CHUNK]
+    }
+
+    pub fn last(&self) -> Option<&T> {
+        self.chunks.last().and_then(|c| c.last())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+
+    pub fn into_vec(self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len);
+        for c in self.chunks {
+            out.extend(c);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +139,21 @@ mod tests {
         assert_eq!(ix.len(), 3);
         assert_eq!(ix.get("C3", |&k| ids[k as usize]), Some(3));
         assert_eq!(ix.get("Z9", |&k| ids[k as usize]), None);
+    }
+
+    #[test]
+    fn chunked_keeps_order_across_chunks() {
+        let mut c: Chunked<usize> = Chunked::default();
+        let chunk = Chunked::<usize>::CHUNK;
+        let n = chunk * 2 + 5;
+        for i in 0..n {
+            c.push(i);
+        }
+        assert_eq!(c.len(), n);
+        assert_eq!(*c.get(chunk + 1), chunk + 1);
+        assert_eq!(c.last(), Some(&(n - 1)));
+        let v = c.into_vec();
+        assert_eq!(v.len(), n);
+        assert!(v.iter().enumerate().all(|(i, x)| i == *x));
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{shorten, MonitorError, Result};
 use crate::ingest::{locate_in, open_source, Cell, FieldSpec, Source, Table};
-use crate::keyindex::KeyIndex;
+use crate::keyindex::{Chunked, KeyIndex};
 use crate::model::*;
 use crate::normalize::*;
 use compact_str::CompactString;
@@ -236,34 +236,65 @@ pub struct Inputs {
 
 /// Opens each file once even when several inputs point at it, and lets a
 /// workbook's cells go as soon as the last input that uses it has been
-/// located (a CSV is streamed: only its first rows are held).
+/// located (a CSV is streamed: only its first rows are held). All files
+/// are opened at once, one thread each (an xlsx is parsed whole on
+/// opening: the roster's and the members' parse side by side); a file that
+/// cannot be opened reports its error when its input is reached, as if
+/// read in turn.
 struct GridCache {
-    grids: HashMap<PathBuf, Source>,
+    grids: HashMap<PathBuf, Result<Source>>,
     uses: HashMap<PathBuf, usize>,
 }
 
 impl GridCache {
     fn new(inputs: &Inputs) -> Self {
         let mut uses: HashMap<PathBuf, usize> = HashMap::new();
+        let mut paths: Vec<&PathBuf> = Vec::new();
         let all = std::iter::once(&inputs.households)
             .chain(&inputs.income)
             .chain(&inputs.expenses)
             .chain(&inputs.members);
         for spec in all {
-            *uses.entry(spec.path.clone()).or_default() += 1;
+            let n = uses.entry(spec.path.clone()).or_default();
+            if *n == 0 {
+                paths.push(&spec.path);
+            }
+            *n += 1;
         }
-        GridCache {
-            grids: HashMap::new(),
-            uses,
-        }
+        let grids = std::thread::scope(|scope| {
+            let jobs: Vec<_> = paths
+                .iter()
+                .map(|p| (p, scope.spawn(|| open_source(p))))
+                .collect();
+            jobs.into_iter()
+                .map(|(p, job)| {
+                    let opened = job.join().unwrap_or_else(|_| {
+                        Err(MonitorError::input(
+                            crate::error::Location::file(p.display().to_string()),
+                            "读取该文件时程序出错，请检查文件是否完好",
+                        ))
+                    });
+                    ((*p).clone(), opened)
+                })
+                .collect()
+        });
+        GridCache { grids, uses }
     }
 
     fn table(&mut self, spec: &InputSpec, fields: &[FieldSpec]) -> Result<Table> {
-        if !self.grids.contains_key(&spec.path) {
-            let src = open_source(&spec.path)?;
-            self.grids.insert(spec.path.clone(), src);
+        let path = &spec.path;
+        if !self.grids.contains_key(path) {
+            self.grids.insert(path.clone(), open_source(path));
         }
-        let t = locate_in(&self.grids[&spec.path], fields, spec.sheet.as_deref());
+        if let Some(Err(_)) = self.grids.get(path) {
+            if let Some(Err(e)) = self.grids.remove(path) {
+                return Err(e);
+            }
+        }
+        let Some(Ok(src)) = self.grids.get(path) else {
+            unreachable!("opened above")
+        };
+        let t = locate_in(src, fields, spec.sheet.as_deref());
         let left = self.uses.get_mut(&spec.path).map(|n| {
             *n = n.saturating_sub(1);
             *n
@@ -345,10 +376,10 @@ pub fn load_month(
     opts: &LoadOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<MonthData> {
+    progress("读取农户信息");
     let mut cache = GridCache::new(inputs);
     let mut issues = Issues(Vec::new());
 
-    progress("读取农户信息");
     let mut ht = cache.table(&inputs.households, &HOUSEHOLD_SPECS)?;
     issues.notes(&ht);
     let has_income_cols = INCOME_COLUMNS.iter().any(|k| ht.has(k));
@@ -390,8 +421,11 @@ pub fn load_month(
         ));
     }
     let lookup = Lookup::new(&households.households, &households.members);
-    let mut incomes: Vec<Option<Option<Income>>> = vec![None; households.households.len()];
+    // Incomes from a separate file, applied once the lookup is done with
+    // the households (none without such a file).
+    let mut incomes: Vec<Option<Option<Income>>> = Vec::new();
     if let Some(spec) = &inputs.income {
+        incomes.resize(households.households.len(), None);
         progress("读取收入");
         let it = cache.table(spec, INCOME_SPECS)?;
         issues.notes(&it);
@@ -417,7 +451,8 @@ pub fn load_month(
             h.income = income;
         }
     }
-    households_out.sort_by(|a, b| a.id.cmp(&b.id));
+    // Unstable (no buffer of half the households): the ids are unique.
+    households_out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Ok(MonthData {
         households: households_out,
         members: households.members,
@@ -428,8 +463,8 @@ pub fn load_month(
 
 /// The roster as read, before 家庭人口 is settled against the members.
 struct Roster {
-    households: Vec<Household>,
-    members: Vec<Member>,
+    households: Chunked<Household>,
+    members: Chunked<Member>,
     /// Households by 户编号.
     index: KeyIndex<u32>,
     /// 上年人均纯收入 given instead of the household figure.
@@ -485,8 +520,8 @@ fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> C
 fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result<Roster> {
     let person_level = ht.has("与户主关系");
     let mut r = Roster {
-        households: Vec::new(),
-        members: Vec::new(),
+        households: Chunked::default(),
+        members: Chunked::default(),
         index: KeyIndex::with_capacity(0),
         last_year_pc: FxHashMap::default(),
         bad_size: FxHashMap::default(),
@@ -509,8 +544,8 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
                 return;
             }
         }
-        if let Some(at) = r.index.get(&id, |&i| &r.households[i as usize].id) {
-            let first = r.households[at as usize].source.row.unwrap_or(0);
+        if let Some(at) = r.index.get(&id, |&i| &r.households.get(i as usize).id) {
+            let first = r.households.get(at as usize).source.row.unwrap_or(0);
             issues.push(
                 ht,
                 row_no,
@@ -531,7 +566,8 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
         };
         let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
         let at = u32::try_from(r.households.len()).unwrap_or(u32::MAX);
-        r.index.insert(&h.id, at, |&i| &r.households[i as usize].id);
+        r.index
+            .insert(&h.id, at, |&i| &r.households.get(i as usize).id);
         r.households.push(h);
     })?;
     issues.read_notes(ht, &notes);
@@ -539,7 +575,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
         // Person-level export: members whose household has no 户主 row.
         for m in r.members.iter().filter(|m| {
             r.index
-                .get(&m.hh_id, |&i| &r.households[i as usize].id)
+                .get(&m.hh_id, |&i| &r.households.get(i as usize).id)
                 .is_none()
         }) {
             issues.0.push(DataIssue {
@@ -733,7 +769,7 @@ fn read_count(
 fn read_members(
     mt: &Table,
     roster: &Roster,
-    members: &mut Vec<Member>,
+    members: &mut Chunked<Member>,
     issues: &mut Issues,
 ) -> Result<()> {
     // A member's 证件号码 seen before (member, row number): listed twice,
@@ -745,7 +781,7 @@ fn read_members(
         };
         let known = roster
             .index
-            .get(&hh_id, |&i| &roster.households[i as usize].id);
+            .get(&hh_id, |&i| &roster.households.get(i as usize).id);
         if known.is_none() {
             issues.push(
                 mt,
@@ -760,7 +796,7 @@ fn read_members(
         let id_no = id_no_checked(mt, row_no, row, issues);
         if !id_no.is_empty() {
             let at = (u32::try_from(members.len()).unwrap_or(u32::MAX), row_no);
-            let key_of = |&(i, _): &(u32, u32)| members[i as usize].id_no.as_str();
+            let key_of = |&(i, _): &(u32, u32)| members.get(i as usize).id_no.as_str();
             if let Some((_, first)) = seen.insert(&id_no, at, key_of) {
                 issues.push(
                     mt,
@@ -793,15 +829,21 @@ struct Settled {
 /// 家庭人口 missing or unusable: fall back to the member count when there
 /// is one; 上年人均纯收入 × 家庭人口 once the size is known.
 fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled {
+    let members = roster.members.into_vec();
+    let mut households = roster.households.into_vec();
+    let (bad_size, last_year_pc) = (&mut roster.bad_size, &roster.last_year_pc);
+    // Members per household, counted only when some 家庭人口 is missing.
     let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
-    for m in &roster.members {
-        *counts.entry(m.hh_id.as_str()).or_default() += 1;
+    if households.iter().any(|h| h.size == 0) {
+        for m in members.iter() {
+            *counts.entry(m.hh_id.as_str()).or_default() += 1;
+        }
     }
-    let mut keep = Vec::with_capacity(roster.households.len());
-    for mut h in std::mem::take(&mut roster.households) {
+    // In place: a province's households are not copied.
+    households.retain_mut(|h| {
         if h.size == 0 {
             let n = counts.get(h.id.as_str()).copied().unwrap_or(0);
-            let (row_no, cell, why) = roster.bad_size.remove(h.id.as_str()).unwrap_or((
+            let (row_no, cell, why) = bad_size.remove(h.id.as_str()).unwrap_or((
                 h.source.row.unwrap_or(0),
                 Cell::Empty,
                 "家庭人口未填".to_string(),
@@ -815,7 +857,7 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
                     SKIP,
                     format!("{why}，且没有家庭成员可数，无法测算人均收入"),
                 );
-                continue;
+                return false;
             }
             h.size = n;
             issues.push(
@@ -837,14 +879,15 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
                 format!("劳动力人数 {l} 多于家庭人口 {} 人，请核对", h.size),
             );
         }
-        if let Some(pc) = roster.last_year_pc.get(h.id.as_str()) {
+        if let Some(pc) = last_year_pc.get(h.id.as_str()) {
             h.last_year_net = pc.checked_mul(Decimal::from(h.size));
         }
-        keep.push(h);
-    }
+        true
+    });
+    drop(counts);
     Settled {
-        households: keep,
-        members: roster.members,
+        households,
+        members,
     }
 }
 

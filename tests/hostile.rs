@@ -577,3 +577,81 @@ fn library_errors_come_with_a_chinese_explanation() {
         "{err}"
     );
 }
+
+/// A CSV roster long enough to be read past its first rows and past the
+/// 64 KB its encoding is judged from.
+fn long_csv_roster(n: usize) -> String {
+    let mut text = String::from(
+        "某某县农户信息\n户编号,户主姓名,户类型,家庭人口,劳动力人数,工资性收入,生产经营性收入,财产性收入,转移性收入,生产经营性支出,乡镇\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!("L{i:05},某某某,一般农户,3,2,30000,0,0,0,0,东乡\n"));
+        if i == n / 2 {
+            text.push_str(",,,,,,,,,,\n");
+        }
+    }
+    text
+}
+
+#[test]
+fn a_long_csv_is_read_row_by_row_with_every_check() {
+    let ws = Ws::new();
+    let n = 3000;
+    let mut csv = long_csv_roster(n);
+    // A repeated household far below the header, then a total row.
+    csv.push_str("L00007,重复,一般农户,3,2,1,0,0,0,0,东乡\n");
+    csv.push_str("合计,,,9000,6000,90000000,0,0,0,0,\n");
+    assert!(csv.len() > 64 * 1024);
+    ws.csv("h.csv", &csv, true);
+    let o = ws.run_on(
+        "2020-03",
+        &rules("mile-2020.toml"),
+        "h.csv",
+        &["--out", "out"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let js = summary(&ws.path("out/2020-03"));
+    assert_eq!(js["counts"]["households_read"], n, "{}", js["counts"]);
+    // Title row 1, header row 2, n rows with a blank one after the middle:
+    // the repeat sits on row n + 4 and names the first on row 10.
+    let issues = sheet(&ws.path("out/2020-03/风险户台账.xlsx"), "数据问题");
+    let flat: Vec<String> = issues.iter().flatten().map(text).collect();
+    let repeat = flat
+        .iter()
+        .find(|t| t.contains("户编号重复"))
+        .unwrap_or_else(|| panic!("{flat:?}"));
+    assert!(repeat.contains("第10行"), "{repeat}");
+    let at = issues
+        .iter()
+        .find(|r| r.iter().any(|c| text(c).contains("户编号重复")))
+        .map(|r| r.iter().map(text).collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert!(at.contains(&(n + 4).to_string()), "{at:?}");
+}
+
+#[test]
+fn a_byte_outside_the_encoding_after_the_first_64_kb_stops_the_run() {
+    let ws = Ws::new();
+    let mut bytes = encoding_rs::GBK
+        .encode(&long_csv_roster(3000))
+        .0
+        .into_owned();
+    assert!(bytes.len() > 80 * 1024);
+    // 0xFF starts no GBK/GB18030 character.
+    bytes.extend_from_slice(b"L99999,\xFF\xFF,\xd2\xbb\xb0\xe3\xc5\xa9\xbb\xa7,3,2,1,0,0,0,0,x\n");
+    std::fs::write(ws.path("h.csv"), bytes).unwrap();
+    let o = ws.run_on(
+        "2020-03",
+        &rules("mile-2020.toml"),
+        "h.csv",
+        &["--out", "out"],
+    );
+    documented(&o);
+    assert_ne!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("文件编码无法识别") && err.contains("h.csv"),
+        "{err}"
+    );
+    assert!(!ws.path("out/2020-03").exists(), "nothing written");
+}

@@ -64,16 +64,11 @@ impl CsvFile {
             encoding,
             delimiter: b',',
         };
-        // The delimiter the first non-blank line uses most.
         let mut text = String::new();
         let mut dec = Decoding::new(&head[..], encoding, true);
         // A sample cut in the middle of a character is fine here.
         let _ = dec.read_to_string(&mut text);
-        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        f.delimiter = [b',', b'\t', b';', b'|']
-            .into_iter()
-            .max_by_key(|d| first.matches(*d as char).count())
-            .unwrap_or(b',');
+        f.delimiter = delimiter(&text);
         Ok(f)
     }
 
@@ -163,6 +158,28 @@ impl CsvFile {
             format!("CSV格式错误，请检查该行的引号是否成对、文件是否完整（{e}）"),
         )
     }
+}
+
+/// The delimiter the table's lines use most: looked for in the first
+/// non-blank lines (a title line above the header may have none), a comma
+/// when in doubt.
+fn delimiter(text: &str) -> u8 {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(10)
+        .collect();
+    [b',', b'\t', b';', b'|']
+        .into_iter()
+        .rev()
+        .max_by_key(|d| {
+            lines
+                .iter()
+                .map(|l| l.matches(*d as char).count())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(b',')
 }
 
 /// One field as a cell: blank, text, or (beyond the bounds kept) a note.
@@ -324,6 +341,13 @@ mod tests {
         bytes.extend([0xFF, b',', b'x', b'\n']);
         let e = file(&bytes).grid().unwrap_err().to_string();
         assert!(e.contains("文件编码无法识别"), "{e}");
+    }
+
+    #[test]
+    fn a_title_line_without_delimiters_does_not_decide_the_delimiter() {
+        assert_eq!(delimiter("某某县农户信息\n户编号,姓名\n1,张三\n"), b',');
+        assert_eq!(delimiter("标题\n户编号\t姓名\n"), b'\t');
+        assert_eq!(delimiter("只有一列\n"), b',');
     }
 
     #[test]

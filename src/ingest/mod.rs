@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod csvstream;
+mod merges;
 pub use csvstream::{sniff_encoding, CsvFile, Origin};
 
 /// Columns read per sheet (the legacy .xls limit; no export has more).
@@ -129,6 +130,8 @@ pub struct Grid {
     pub rows: Vec<Vec<Cell>>,
     /// Cells left out (beyond [`MAX_COLS`]) or shortened.
     pub notes: Vec<GridNote>,
+    /// Columns of the widest row placed so far.
+    width: usize,
 }
 
 impl Grid {
@@ -195,11 +198,18 @@ impl Grid {
         if self.rows.len() <= r {
             self.rows.resize_with(r + 1, Vec::new);
         }
+        // A new row gets the width of the widest so far at once, not a
+        // reallocation every few cells.
+        let width = self.width;
         let row = &mut self.rows[r];
         if row.len() <= c {
+            if row.capacity() == 0 {
+                row.reserve_exact(width.max(c + 1));
+            }
             row.resize(c + 1, Cell::Empty);
         }
         row[c] = cell;
+        self.width = self.width.max(c + 1);
     }
 
     /// Fill merged areas from their top-left cell, within the cells read.
@@ -619,8 +629,12 @@ fn read_workbook(bytes: &[u8], shown: &str) -> Result<Vec<Grid>> {
     })
 }
 
-/// The merged ranges of each named sheet of an xlsx, from its own reader.
+/// The merged ranges of each named sheet of an xlsx: found by a scan of
+/// the sheets ([`merges`]), else from calamine's own reader.
 fn xlsx_merge_ranges(bytes: &[u8], names: &[String]) -> Vec<Vec<calamine::Dimensions>> {
+    if let Some(found) = merges::merge_ranges(bytes, names) {
+        return found;
+    }
     let cursor = std::io::Cursor::new(bytes);
     let Ok(mut x) = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(cursor) else {
         return Vec::new();
@@ -1064,6 +1078,7 @@ mod tests {
             file: "t.csv".into(),
             sheet: None,
             notes: Vec::new(),
+            width: 0,
             rows: rows
                 .into_iter()
                 .map(|r| {

@@ -9,6 +9,7 @@
 
 use crate::error::{MonitorError, Result};
 use crate::model::Household;
+use compact_str::CompactString;
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -1373,10 +1374,10 @@ impl Tx<'_> {
         let hh = q!(
             self,
             st.query_map(params![m], |r| Ok(RosterHousehold {
-                hh_id: r.get(0)?,
-                head_name: r.get(1)?,
-                township: r.get(2)?,
-                village: r.get(3)?,
+                hh_id: inline(r, 0)?,
+                head_name: inline(r, 1)?,
+                township: inline(r, 2)?,
+                village: inline(r, 3)?,
                 size: r.get(4)?,
             }))
         )?;
@@ -1387,11 +1388,11 @@ impl Tx<'_> {
         let people = q!(
             self,
             st.query_map(params![m], |r| Ok(RosterPerson {
-                key: r.get(0)?,
-                hh_id: r.get(1)?,
-                name: r.get(2)?,
-                id_no: r.get(3)?,
-                relation: r.get(4)?,
+                key: inline(r, 0)?,
+                hh_id: inline(r, 1)?,
+                name: inline(r, 2)?,
+                id_no: inline(r, 3)?,
+                relation: inline(r, 4)?,
             }))
         )?;
         let people = q!(self, people.collect::<rusqlite::Result<Vec<_>>>())?;
@@ -1555,7 +1556,7 @@ impl Tx<'_> {
                     self,
                     m.execute(params![
                         month,
-                        person_key(p),
+                        person_key(p).as_str(),
                         p.hh_id.as_str(),
                         p.name.as_str(),
                         p.id_no.as_str(),
@@ -1626,20 +1627,26 @@ impl Tx<'_> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RosterHousehold {
-    pub hh_id: String,
-    pub head_name: String,
-    pub township: String,
-    pub village: String,
+    pub hh_id: CompactString,
+    pub head_name: CompactString,
+    pub township: CompactString,
+    pub village: CompactString,
     pub size: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RosterPerson {
-    pub key: String,
-    pub hh_id: String,
-    pub name: String,
-    pub id_no: String,
-    pub relation: String,
+    pub key: CompactString,
+    pub hh_id: CompactString,
+    pub name: CompactString,
+    pub id_no: CompactString,
+    pub relation: CompactString,
+}
+
+/// A text column held inline (last month's roster is read whole for
+/// 自然增减: millions of people in a province, no allocation each).
+fn inline(r: &rusqlite::Row, i: usize) -> rusqlite::Result<CompactString> {
+    Ok(CompactString::from(r.get_ref(i)?.as_str()?))
 }
 
 /// [`person_key`] as parts, for sorting without building it.
@@ -1652,11 +1659,11 @@ fn person_key_parts(m: &crate::model::Member) -> (&str, Option<&str>) {
 }
 
 /// A person is the same across months by ID number, else by household and name.
-pub fn person_key(m: &crate::model::Member) -> String {
+pub fn person_key(m: &crate::model::Member) -> CompactString {
     if m.id_no.is_empty() {
-        format!("{}/{}", m.hh_id, m.name)
+        compact_str::format_compact!("{}/{}", m.hh_id, m.name)
     } else {
-        m.id_no.to_string()
+        m.id_no.clone()
     }
 }
 
@@ -1719,11 +1726,11 @@ pub fn natural_changes(
         if !now.contains_key(p.hh_id.as_str()) {
             out.push(Change {
                 kind: "户减少",
-                hh_id: p.hh_id.clone(),
-                name: p.head_name.clone(),
+                hh_id: p.hh_id.to_string(),
+                name: p.head_name.to_string(),
                 id_no: String::new(),
-                township: p.township.clone(),
-                village: p.village.clone(),
+                township: p.township.to_string(),
+                village: p.village.to_string(),
                 note: format!("本月花名册中没有该户（迁出、合户或户内人员均已减少），上月家庭人口 {} 人，请核实", p.size),
             });
         }
@@ -1735,13 +1742,15 @@ pub fn natural_changes(
                 .or_else(|| {
                     before
                         .get(hh)
-                        .map(|h| (h.township.clone(), h.village.clone()))
+                        .map(|h| (h.township.to_string(), h.village.to_string()))
                 })
                 .unwrap_or_default()
         };
         let was: HashMap<&str, &RosterPerson> =
             prev_people.iter().map(|p| (p.key.as_str(), p)).collect();
-        let mut is: HashMap<String, &crate::model::Member> = HashMap::new();
+        // Keys held inline (an ID number needs no allocation).
+        let mut is: rustc_hash::FxHashMap<CompactString, &crate::model::Member> =
+            rustc_hash::FxHashMap::default();
         for m in members {
             is.insert(person_key(m), m);
         }
@@ -1783,7 +1792,7 @@ pub fn natural_changes(
             });
         }
         for p in prev_people {
-            if is.contains_key(&p.key) {
+            if is.contains_key(p.key.as_str()) {
                 continue; // still here, or moved (one 转户 line above)
             }
             if !now.contains_key(p.hh_id.as_str()) {
@@ -1792,9 +1801,9 @@ pub fn natural_changes(
             let (township, village) = place(&p.hh_id);
             out.push(Change {
                 kind: "人减少",
-                hh_id: p.hh_id.clone(),
-                name: p.name.clone(),
-                id_no: p.id_no.clone(),
+                hh_id: p.hh_id.to_string(),
+                name: p.name.to_string(),
+                id_no: p.id_no.to_string(),
                 township: township.to_string(),
                 village: village.to_string(),
                 note: "死亡、迁出、婚出或分户，请核实".to_string(),
@@ -2076,10 +2085,10 @@ mod tests {
         .iter()
         .map(|m| RosterPerson {
             key: person_key(m),
-            hh_id: m.hh_id.to_string(),
-            name: m.name.to_string(),
-            id_no: m.id_no.to_string(),
-            relation: String::new(),
+            hh_id: m.hh_id.clone(),
+            name: m.name.clone(),
+            id_no: m.id_no.clone(),
+            relation: CompactString::default(),
         })
         .collect();
         let hh = |id: &str, size| crate::model::Household {

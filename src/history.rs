@@ -115,7 +115,8 @@ pub fn decision_applies(decision: &str, status: Status) -> bool {
 /// What the store remembers of a household's latest earlier month.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prev {
-    pub month: String,
+    /// The month stored (inline: every household ever seen has one).
+    pub month: CompactString,
     pub status: Status,
     pub quiet_months: u32,
     pub identified: Option<String>,
@@ -263,7 +264,7 @@ fn pending(kind: Status, month: &str, prev: Option<&Prev>) -> MonthStatus {
     MonthStatus {
         status: kind,
         first_warned: carried
-            .and_then(|p| p.first_warned.clone().or(Some(p.month.clone())))
+            .and_then(|p| p.first_warned.clone().or(Some(p.month.to_string())))
             .or(Some(month.to_string())),
         pending_months: carried.map_or(1, |p| p.pending_months.max(1) + 1),
         ..Default::default()
@@ -319,7 +320,7 @@ fn before_decision(i: &DeriveInput) -> MonthStatus {
     };
     match (p.status, decided) {
         // A version-1 store or a month not re-rendered after its decide.
-        (s, Some("纳入监测")) if s.pending() => monitored(0, Some(p.month.clone()), i),
+        (s, Some("纳入监测")) if s.pending() => monitored(0, Some(p.month.to_string()), i),
         (s, Some("不纳入")) if s.pending() => {
             if i.at_risk {
                 warning(Status::Pending, i)
@@ -331,13 +332,13 @@ fn before_decision(i: &DeriveInput) -> MonthStatus {
         (s, Some("风险消除")) if s.monitored() => MonthStatus {
             status: Status::Eliminated,
             identified: p.identified.clone(),
-            eliminated: Some(p.month.clone()),
+            eliminated: Some(p.month.to_string()),
             method: i.prev_decision.and_then(|d| d.method.clone()),
             ..Default::default()
         },
         (s, _) if s.monitored() => monitored(
             p.quiet_months,
-            p.identified.clone().or(Some(p.month.clone())),
+            p.identified.clone().or(Some(p.month.to_string())),
             i,
         ),
         (Status::Eliminated, _) if i.at_risk => pending(Status::ReturnedPending, i.month, None),
@@ -1264,7 +1265,7 @@ impl Tx<'_> {
     }
 
     /// Each household's latest stored month before `month`.
-    pub fn previous(&self, month: &str) -> Result<HashMap<String, Prev>> {
+    pub fn previous(&self, month: &str) -> Result<HashMap<CompactString, Prev>> {
         let mut st = q!(self, self.tx.prepare(
             "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method,
                     a.first_warned, a.pending_months
@@ -1276,9 +1277,9 @@ impl Tx<'_> {
             self,
             st.query_map(params![month], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    inline(r, 0)?,
                     Prev {
-                        month: r.get(1)?,
+                        month: inline(r, 1)?,
                         status: status_col(r, 2)?,
                         quiet_months: r.get(3)?,
                         identified: r.get(4)?,
@@ -1294,7 +1295,10 @@ impl Tx<'_> {
     }
 
     /// The latest decision per (month, household) for the given months.
-    pub fn decisions_for(&self, prev: &HashMap<String, Prev>) -> Result<HashMap<String, Decision>> {
+    pub fn decisions_for(
+        &self,
+        prev: &HashMap<CompactString, Prev>,
+    ) -> Result<HashMap<String, Decision>> {
         let mut st = q!(
             self,
             self.tx.prepare(&format!(
@@ -1305,7 +1309,10 @@ impl Tx<'_> {
         let mut out = HashMap::new();
         for d in rows {
             let d = q!(self, d)?;
-            if prev.get(&d.hh_id).is_some_and(|p| p.month == d.month) {
+            if prev
+                .get(d.hh_id.as_str())
+                .is_some_and(|p| p.month == d.month)
+            {
                 out.insert(d.hh_id.clone(), d);
             }
         }

@@ -307,7 +307,7 @@ pub(crate) fn month_in(
     // “不得在系统中作剔除处理”), noted as 户减少.
     let on_roster: std::collections::HashSet<&str> =
         data.households.iter().map(|h| h.id.as_str()).collect();
-    let mut missing: Vec<(&String, &history::Prev)> = prev
+    let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
         .iter()
         .filter(|(id, p)| {
             (p.status.under_review() || p.status == Status::Eliminated)

@@ -17,7 +17,9 @@
 //! csv (one thread per file: the floor), `monitor check` (read + validate)
 //! and its ratio to that floor, and `monitor run` (everything: history,
 //! all forms), each as its own process: wall time, peak memory, and the
-//! time and peak memory of every phase (`MONITOR_PHASES=1`).
+//! time and peak memory of every phase (`MONITOR_PHASES=1`); then the next
+//! month on the same inputs and the store the first run left (a month
+//! compared with the one before, the usual case).
 
 use calamine::{open_workbook_auto, Reader};
 use chrono::NaiveDate;
@@ -269,6 +271,17 @@ fn main() {
             total += e.unwrap().metadata().unwrap().len();
         }
         println!("  输出合计 {:.1} MB", total as f64 / 1e6);
+        // The usual case is not a first month: the next month compares with
+        // the stored one (statuses, 自然增减 against last month's members).
+        // Same inputs, one month later, on the store the run above left.
+        let next = monitor(dir.path(), &["run", "--month", "2020-04", "-q"]);
+        println!(
+            "次月 monitor run（同一批输入，与上月比对）：{:.2} s，峰值内存 {:.0} MB",
+            next.secs, next.peak_mb
+        );
+        for (name, secs, mb) in &next.phases {
+            println!("  阶段 {name:<24} {secs:>7.2} s  峰值 {mb:>6.0} MB");
+        }
         if std::env::var_os("MONITOR_BENCH_KEEP").is_some() {
             let _ = dir.keep();
         }

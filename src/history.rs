@@ -1699,9 +1699,10 @@ pub fn natural_changes(
     month_start: chrono::NaiveDate,
 ) -> Vec<Change> {
     let mut out = Vec::new();
-    let before: HashMap<&str, &RosterHousehold> =
+    let before: rustc_hash::FxHashMap<&str, &RosterHousehold> =
         prev_hh.iter().map(|h| (h.hh_id.as_str(), h)).collect();
-    let now: HashMap<&str, &Household> = households.iter().map(|h| (h.id.as_str(), h)).collect();
+    let now: rustc_hash::FxHashMap<&str, &Household> =
+        households.iter().map(|h| (h.id.as_str(), h)).collect();
     for h in households {
         match before.get(h.id.as_str()) {
             None => out.push(Change {
@@ -1753,8 +1754,14 @@ pub fn natural_changes(
                 })
                 .unwrap_or_default()
         };
-        let was: HashMap<&str, &RosterPerson> =
-            prev_people.iter().map(|p| (p.key.as_str(), p)).collect();
+        // Last month's people by key: handles into `prev_people` (millions
+        // in a province), not a map of copied references and keys.
+        let mut was: crate::keyindex::KeyIndex<u32> =
+            crate::keyindex::KeyIndex::with_capacity(prev_people.len());
+        let key_of = |&i: &u32| prev_people[i as usize].key.as_str();
+        for (i, p) in prev_people.iter().enumerate() {
+            was.insert(&p.key, i as u32, key_of);
+        }
         // Keys held inline (an ID number needs no allocation).
         let mut is: rustc_hash::FxHashMap<CompactString, &crate::model::Member> =
             rustc_hash::FxHashMap::default();
@@ -1765,11 +1772,16 @@ pub fn natural_changes(
         // household last month is one 转户 line (not 人增加 + 人减少).
         let mut added: Vec<(&crate::model::Member, Option<&str>)> = members
             .iter()
-            .filter_map(|m| match was.get(person_key(m).as_str()) {
-                None if before.contains_key(m.hh_id.as_str()) => Some((m, None)),
-                None => None,
-                Some(p) if p.hh_id != m.hh_id => Some((m, Some(p.hh_id.as_str()))),
-                Some(_) => None,
+            .filter_map(|m| {
+                match was
+                    .get(&person_key(m), key_of)
+                    .map(|i| &prev_people[i as usize])
+                {
+                    None if before.contains_key(m.hh_id.as_str()) => Some((m, None)),
+                    None => None,
+                    Some(p) if p.hh_id != m.hh_id => Some((m, Some(p.hh_id.as_str()))),
+                    Some(_) => None,
+                }
             })
             .collect();
         added.sort_by(|a, b| (&a.0.hh_id, &a.0.name).cmp(&(&b.0.hh_id, &b.0.name)));

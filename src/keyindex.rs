@@ -1,8 +1,9 @@
-//! Finding records by a text key (户编号, 证件号码) without copying the
-//! keys: the table holds small handles (record indexes) and the key of a
-//! handle is read from the record itself. Four to eight bytes an entry
-//! instead of a 24-byte key and a value: in a province, two million
-//! households and seven million members.
+//! Holding a province's records compactly: [`KeyIndex`] finds records by a
+//! text key (户编号, 证件号码) without copying the keys — the table holds
+//! small handles (record indexes) with 32 bits of hash, and the key of a
+//! handle is read from the record itself (8–12 bytes an entry instead of a
+//! 24-byte key and a value, for two million households and seven million
+//! members); [`Chunked`] grows a list without a doubled copy.
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;

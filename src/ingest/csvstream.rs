@@ -351,6 +351,18 @@ mod tests {
     }
 
     #[test]
+    fn excel_unicode_text_utf16_with_tabs() {
+        // Excel's “Unicode 文本” export: UTF-16LE with a BOM, tab-separated.
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "户编号\t户主姓名\r\nH1\t张三\r\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        let g = file(&bytes).grid().unwrap();
+        assert_eq!(g.get(0, 0).text(), "户编号");
+        assert_eq!(g.get(1, 1).text(), "张三");
+    }
+
+    #[test]
     fn stops_when_asked_and_keeps_the_bom_out() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend("户编号\tX\n1\t2\n3\t4\n".as_bytes());

@@ -255,8 +255,11 @@ fn main() {
         )
         .unwrap();
         let warned = summary["counts"]["risk_households"].as_u64().unwrap_or(0);
+        // The generator plants no errors: many 数据问题 here would mean the
+        // inputs are not the county described (and the run times its list).
+        let issues = summary["counts"]["data_issues"].as_u64().unwrap_or(0);
         println!(
-            "monitor run：{:.2} s（{:.0} 户/秒），峰值内存 {:.0} MB；触发预警 {warned} 户（{:.1}%）",
+            "monitor run：{:.2} s（{:.0} 户/秒），峰值内存 {:.0} MB；触发预警 {warned} 户（{:.1}%）；数据问题 {issues} 条",
             run.secs,
             n as f64 / run.secs,
             run.peak_mb,

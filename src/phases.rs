@@ -50,6 +50,14 @@ pub fn mark(name: &str) {
     *cur = Some((name.to_string(), Instant::now()));
 }
 
+/// One job of a phase took `secs` (printed as `作业\t名称\t秒`, when
+/// enabled): the workbooks of the report phase are written side by side.
+pub fn job(name: &str, secs: f64) {
+    if enabled() {
+        eprintln!("作业\t{name}\t{secs:.2}");
+    }
+}
+
 /// The last phase ends.
 pub fn end() {
     mark("");

@@ -358,12 +358,11 @@ pub(crate) fn month_in(
         }
         absent.push((h, Assessment::empty(id), st));
     }
-    let changes = match tx.previous_roster(&month_key)? {
-        Some((m, hh, people)) => {
-            history::natural_changes(&m, &hh, &people, &data.households, &data.members, month)
-        }
-        None => Vec::new(),
-    };
+    let changes = tx
+        .with_previous_roster(&month_key, |prev| {
+            history::natural_changes(prev, &data.households, &data.members, month)
+        })?
+        .unwrap_or_default();
     let eliminated = tx.eliminations(&month_key)?;
     let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
     let point = TrendPoint {
@@ -850,58 +849,90 @@ fn write_outputs(
         }
         Ok(())
     };
-    let jobs: Vec<Job> = vec![
-        Box::new(|| {
-            parts(annex::write_survey(
-                ctx,
-                &at_risk,
-                &dir.join(annex::FILE_SURVEY),
-            ))
-        }),
-        Box::new(|| {
-            parts(annex::write_budget(
-                ctx,
-                &at_risk,
-                &dir.join(annex::FILE_BUDGET),
-            ))
-        }),
-        Box::new(|| {
-            parts(annex::write_measures(
-                ctx,
-                &supported,
-                &dir.join(annex::FILE_MEASURES),
-            ))
-        }),
-        Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
-        Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
-        Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
-        Box::new(|| {
-            parts(annex::write_application(
-                ctx,
-                &new_returning,
-                true,
-                &dir.join(&f1),
-            ))
-        }),
-        Box::new(|| {
-            parts(annex::write_application(
-                ctx,
-                &new_others,
-                false,
-                &dir.join(&f2),
-            ))
-        }),
-        Box::new(|| {
-            public::write_notice(
-                ctx,
-                rows,
-                own,
-                proposals,
-                public,
-                &dir.join(public::FILE_NOTICE),
-            )
-        }),
-        Box::new(|| public::write_town_report(ctx, rows, own, &dir.join(public::FILE_TOWN_REPORT))),
+    let jobs: Vec<(&str, Job)> = vec![
+        (
+            "附件3-1",
+            Box::new(|| {
+                parts(annex::write_survey(
+                    ctx,
+                    &at_risk,
+                    &dir.join(annex::FILE_SURVEY),
+                ))
+            }),
+        ),
+        (
+            "附件3-2",
+            Box::new(|| {
+                parts(annex::write_budget(
+                    ctx,
+                    &at_risk,
+                    &dir.join(annex::FILE_BUDGET),
+                ))
+            }),
+        ),
+        (
+            "附件4",
+            Box::new(|| {
+                parts(annex::write_measures(
+                    ctx,
+                    &supported,
+                    &dir.join(annex::FILE_MEASURES),
+                ))
+            }),
+        ),
+        (
+            "台账",
+            Box::new(|| ledger::write(ctx, ledger_data, &dir.join(ledger::FILE))),
+        ),
+        (
+            "附件5",
+            Box::new(|| annex::write_review(ctx, &returning, true, &dir.join(&f5))),
+        ),
+        (
+            "附件6",
+            Box::new(|| annex::write_review(ctx, &others, false, &dir.join(&f6))),
+        ),
+        (
+            "附件1",
+            Box::new(|| {
+                parts(annex::write_application(
+                    ctx,
+                    &new_returning,
+                    true,
+                    &dir.join(&f1),
+                ))
+            }),
+        ),
+        (
+            "附件2",
+            Box::new(|| {
+                parts(annex::write_application(
+                    ctx,
+                    &new_others,
+                    false,
+                    &dir.join(&f2),
+                ))
+            }),
+        ),
+        (
+            "公示",
+            Box::new(|| {
+                public::write_notice(
+                    ctx,
+                    rows,
+                    own,
+                    proposals,
+                    public,
+                    &dir.join(public::FILE_NOTICE),
+                )
+            }),
+        ),
+        (
+            "乡镇月报",
+            Box::new(|| {
+                public::write_town_report(ctx, rows, own, &dir.join(public::FILE_TOWN_REPORT))
+            }),
+        ),
     ];
     run_parallel(jobs)?;
     let mut names = vec![
@@ -926,7 +957,7 @@ fn write_outputs(
 type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;
 
 /// Run independent jobs on the available cores; the first error wins.
-fn run_parallel(jobs: Vec<Job>) -> Result<()> {
+fn run_parallel(jobs: Vec<(&str, Job)>) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len())
@@ -937,8 +968,12 @@ fn run_parallel(jobs: Vec<Job>) -> Result<()> {
             .map(|_| {
                 s.spawn(|| loop {
                     let job = queue.lock().map(|mut q| q.next()).unwrap_or(None);
-                    let Some(job) = job else { return Ok(()) };
+                    let Some((name, job)) = job else {
+                        return Ok(());
+                    };
+                    let t = std::time::Instant::now();
                     job()?;
+                    crate::phases::job(name, t.elapsed().as_secs_f64());
                 })
             })
             .collect();

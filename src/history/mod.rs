@@ -7,6 +7,10 @@
 //! result. Nothing is deleted: eliminated households keep their rows and
 //! stay in the ledger (弥勒 一、（四）：不得在系统中作剔除处理).
 
+mod changes;
+
+pub use changes::{natural_changes, Change, Previous, RosterHousehold, RosterPerson};
+
 use crate::error::{MonitorError, Result};
 use crate::model::Household;
 use compact_str::CompactString;
@@ -426,8 +430,6 @@ pub struct TrendPoint {
 pub type OverviewLine = (String, Status, u32, String, bool);
 /// (month, status, causes as JSON, 人均纯收入) of one household.
 pub type MonthLine = (String, String, String, Option<String>);
-/// The previous stored month with its households and people.
-pub type PrevRoster = (String, Vec<RosterHousehold>, Vec<RosterPerson>);
 
 pub struct Store {
     conn: Connection,
@@ -1361,8 +1363,14 @@ impl Tx<'_> {
         q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
     }
 
-    /// The latest stored month before `month` with its roster.
-    pub fn previous_roster(&self, month: &str) -> Result<Option<PrevRoster>> {
+    /// Run `f` on the latest stored month before `month`, its roster read
+    /// from the store as `f` walks it (households by 户编号, people by
+    /// key); `None` when no month is stored before.
+    pub fn with_previous_roster<T>(
+        &self,
+        month: &str,
+        f: impl FnOnce(Previous) -> Result<T>,
+    ) -> Result<Option<T>> {
         let m: Option<String> = q!(
             self,
             self.tx
@@ -1375,10 +1383,18 @@ impl Tx<'_> {
         )?
         .flatten();
         let Some(m) = m else { return Ok(None) };
+        let has_people: bool = q!(
+            self,
+            self.tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM roster_members WHERE month = ?1)",
+                params![m],
+                |r| r.get(0)
+            )
+        )?;
         let mut st = q!(self, self.tx.prepare(
             "SELECT hh_id, head_name, township, village, size FROM roster WHERE month = ?1 ORDER BY hh_id"
         ))?;
-        let hh = q!(
+        let mut households = q!(
             self,
             st.query_map(params![m], |r| Ok(RosterHousehold {
                 hh_id: inline(r, 0)?,
@@ -1387,23 +1403,28 @@ impl Tx<'_> {
                 village: inline(r, 3)?,
                 size: r.get(4)?,
             }))
-        )?;
-        let hh = q!(self, hh.collect::<rusqlite::Result<Vec<_>>>())?;
+        )?
+        .map(|r| q!(self, r));
         let mut st = q!(self, self.tx.prepare(
-            "SELECT person_key, hh_id, name, id_no, relation FROM roster_members WHERE month = ?1 ORDER BY person_key"
+            "SELECT person_key, hh_id, name, id_no FROM roster_members WHERE month = ?1 ORDER BY person_key"
         ))?;
-        let people = q!(
+        let mut people = q!(
             self,
             st.query_map(params![m], |r| Ok(RosterPerson {
                 key: inline(r, 0)?,
                 hh_id: inline(r, 1)?,
                 name: inline(r, 2)?,
                 id_no: inline(r, 3)?,
-                relation: inline(r, 4)?,
             }))
-        )?;
-        let people = q!(self, people.collect::<rusqlite::Result<Vec<_>>>())?;
-        Ok(Some((m, hh, people)))
+        )?
+        .map(|r| q!(self, r));
+        f(Previous {
+            month: m.clone(),
+            households: &mut households,
+            people: &mut people,
+            has_people,
+        })
+        .map(Some)
     }
 
     /// Every elimination on record (latest status 已消除 or eliminated and
@@ -1556,8 +1577,9 @@ impl Tx<'_> {
             // In key order, so each insert lands beside the last in the
             // key's index instead of at a random page (stable: of two rows
             // with one key the later read still replaces the earlier).
+            // In the order of the table's key.
             let mut sorted: Vec<&crate::model::Member> = members.iter().collect();
-            sorted.sort_by(|a, b| person_key_parts(a).cmp(&person_key_parts(b)));
+            sorted.sort_unstable_by(|a, b| changes::key_order(a, b));
             for p in sorted {
                 q!(
                     self,
@@ -1632,37 +1654,10 @@ impl Tx<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct RosterHousehold {
-    pub hh_id: CompactString,
-    pub head_name: CompactString,
-    pub township: CompactString,
-    pub village: CompactString,
-    pub size: u32,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RosterPerson {
-    pub key: CompactString,
-    pub hh_id: CompactString,
-    pub name: CompactString,
-    pub id_no: CompactString,
-    pub relation: CompactString,
-}
-
-/// A text column held inline (last month's roster is read whole for
-/// 自然增减: millions of people in a province, no allocation each).
+/// A text column held inline (last month's roster is read for 自然增减:
+/// millions of people in a province, no allocation each).
 fn inline(r: &rusqlite::Row, i: usize) -> rusqlite::Result<CompactString> {
     Ok(CompactString::from(r.get_ref(i)?.as_str()?))
-}
-
-/// [`person_key`] as parts, for sorting without building it.
-fn person_key_parts(m: &crate::model::Member) -> (&str, Option<&str>) {
-    if m.id_no.is_empty() {
-        (&m.hh_id, Some(&m.name))
-    } else {
-        (&m.id_no, None)
-    }
 }
 
 /// A person is the same across months by ID number, else by household and name.
@@ -1672,164 +1667,6 @@ pub fn person_key(m: &crate::model::Member) -> CompactString {
     } else {
         m.id_no.clone()
     }
-}
-
-/// One line of the 自然增减 ledger.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    /// 户增加 / 户减少 / 人增加 / 人减少 / 人口变化
-    pub kind: &'static str,
-    pub hh_id: String,
-    pub name: String,
-    pub id_no: String,
-    pub township: String,
-    pub village: String,
-    pub note: String,
-}
-
-/// Compare this month's roster with the previous stored one (攀枝花
-/// 二、（一）一是：“自然增减”动态监测). People are compared only when both
-/// months have member lists.
-pub fn natural_changes(
-    prev_month: &str,
-    prev_hh: &[RosterHousehold],
-    prev_people: &[RosterPerson],
-    households: &[Household],
-    members: &[crate::model::Member],
-    month_start: chrono::NaiveDate,
-) -> Vec<Change> {
-    let mut out = Vec::new();
-    let before: rustc_hash::FxHashMap<&str, &RosterHousehold> =
-        prev_hh.iter().map(|h| (h.hh_id.as_str(), h)).collect();
-    let now: rustc_hash::FxHashMap<&str, &Household> =
-        households.iter().map(|h| (h.id.as_str(), h)).collect();
-    for h in households {
-        match before.get(h.id.as_str()) {
-            None => out.push(Change {
-                kind: "户增加",
-                hh_id: h.id.to_string(),
-                name: h.head_name.to_string(),
-                id_no: h.id_no.to_string(),
-                township: h.township.to_string(),
-                village: h.village.to_string(),
-                note: format!(
-                    "{prev_month} 花名册中没有该户（分户、迁入或新纳入），家庭人口 {} 人",
-                    h.size
-                ),
-            }),
-            Some(p) if p.size != h.size && (prev_people.is_empty() || members.is_empty()) => out
-                .push(Change {
-                    kind: "人口变化",
-                    hh_id: h.id.to_string(),
-                    name: h.head_name.to_string(),
-                    id_no: h.id_no.to_string(),
-                    township: h.township.to_string(),
-                    village: h.village.to_string(),
-                    note: format!("家庭人口由 {} 人变为 {} 人", p.size, h.size),
-                }),
-            Some(_) => {}
-        }
-    }
-    for p in prev_hh {
-        if !now.contains_key(p.hh_id.as_str()) {
-            out.push(Change {
-                kind: "户减少",
-                hh_id: p.hh_id.to_string(),
-                name: p.head_name.to_string(),
-                id_no: String::new(),
-                township: p.township.to_string(),
-                village: p.village.to_string(),
-                note: format!("本月花名册中没有该户（迁出、合户或户内人员均已减少），上月家庭人口 {} 人，请核实", p.size),
-            });
-        }
-    }
-    if !prev_people.is_empty() && !members.is_empty() {
-        let place = |hh: &str| {
-            now.get(hh)
-                .map(|h| (h.township.to_string(), h.village.to_string()))
-                .or_else(|| {
-                    before
-                        .get(hh)
-                        .map(|h| (h.township.to_string(), h.village.to_string()))
-                })
-                .unwrap_or_default()
-        };
-        // Last month's people by key: handles into `prev_people` (millions
-        // in a province), not a map of copied references and keys.
-        let mut was: crate::keyindex::KeyIndex<u32> =
-            crate::keyindex::KeyIndex::with_capacity(prev_people.len());
-        let key_of = |&i: &u32| prev_people[i as usize].key.as_str();
-        for (i, p) in prev_people.iter().enumerate() {
-            was.insert(&p.key, i as u32, key_of);
-        }
-        // Keys held inline (an ID number needs no allocation).
-        let mut is: rustc_hash::FxHashMap<CompactString, &crate::model::Member> =
-            rustc_hash::FxHashMap::default();
-        for m in members {
-            is.insert(person_key(m), m);
-        }
-        // Added: not there last month; a member who was in another
-        // household last month is one 转户 line (not 人增加 + 人减少).
-        let mut added: Vec<(&crate::model::Member, Option<&str>)> = members
-            .iter()
-            .filter_map(|m| {
-                match was
-                    .get(&person_key(m), key_of)
-                    .map(|i| &prev_people[i as usize])
-                {
-                    None if before.contains_key(m.hh_id.as_str()) => Some((m, None)),
-                    None => None,
-                    Some(p) if p.hh_id != m.hh_id => Some((m, Some(p.hh_id.as_str()))),
-                    Some(_) => None,
-                }
-            })
-            .collect();
-        added.sort_by(|a, b| (&a.0.hh_id, &a.0.name).cmp(&(&b.0.hh_id, &b.0.name)));
-        for (m, from) in added {
-            let (township, village) = place(&m.hh_id);
-            let born = crate::normalize::id_birth_sex(&m.id_no)
-                .map(|(d, _)| d)
-                .filter(|d| *d >= crate::normalize::months_back(month_start, 12));
-            out.push(Change {
-                kind: if from.is_some() {
-                    "转户"
-                } else {
-                    "人增加"
-                },
-                hh_id: m.hh_id.to_string(),
-                name: m.name.to_string(),
-                id_no: m.id_no.to_string(),
-                township: township.to_string(),
-                village: village.to_string(),
-                note: match (from, born) {
-                    (Some(h), _) => format!("由户 {h} 转入户 {}", m.hh_id),
-                    (None, Some(d)) => {
-                        format!("新生儿（证件号码显示出生于 {}）", d.format("%Y-%m-%d"))
-                    }
-                    (None, None) => "迁入、婚入或补录，请核实".to_string(),
-                },
-            });
-        }
-        for p in prev_people {
-            if is.contains_key(p.key.as_str()) {
-                continue; // still here, or moved (one 转户 line above)
-            }
-            if !now.contains_key(p.hh_id.as_str()) {
-                continue; // the whole household is listed as 户减少
-            }
-            let (township, village) = place(&p.hh_id);
-            out.push(Change {
-                kind: "人减少",
-                hh_id: p.hh_id.to_string(),
-                name: p.name.to_string(),
-                id_no: p.id_no.to_string(),
-                township: township.to_string(),
-                village: village.to_string(),
-                note: "死亡、迁出、婚出或分户，请核实".to_string(),
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -2078,80 +1915,6 @@ mod tests {
         std::fs::write(&p, b"not a database at all, just text").unwrap();
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("损坏"), "{e}");
-    }
-
-    #[test]
-    fn a_member_moving_between_households_is_one_transfer() {
-        let rh = |id: &str, size| RosterHousehold {
-            hh_id: id.into(),
-            head_name: id.into(),
-            township: "东乡".into(),
-            village: "甲村".into(),
-            size,
-        };
-        let person = |hh: &str, name: &str, id_no: &str| crate::model::Member {
-            hh_id: hh.into(),
-            name: name.into(),
-            id_no: id_no.into(),
-            relation: Default::default(),
-            health: Default::default(),
-        };
-        let before_people: Vec<RosterPerson> = [
-            person("A", "甲", "110105194912310038"),
-            person("A", "乙", "110105195001010012"),
-            person("B", "丙", "110105195101010015"),
-        ]
-        .iter()
-        .map(|m| RosterPerson {
-            key: person_key(m),
-            hh_id: m.hh_id.clone(),
-            name: m.name.clone(),
-            id_no: m.id_no.clone(),
-            relation: CompactString::default(),
-        })
-        .collect();
-        let hh = |id: &str, size| crate::model::Household {
-            id: id.into(),
-            head_name: id.into(),
-            id_no: Default::default(),
-            phone: Default::default(),
-            township: "东乡".into(),
-            village: "甲村".into(),
-            group: Default::default(),
-            hh_type: crate::model::HouseholdType::General,
-            size,
-            labor: None,
-            resident: None,
-            tuopin_year: Default::default(),
-            main_cause: Default::default(),
-            income: None,
-            last_year_net: None,
-            guarantees: Default::default(),
-            applied: None,
-            applied_cause: Default::default(),
-            source: Default::default(),
-        };
-        // 乙 moves from A to B.
-        let now_members = [
-            person("A", "甲", "110105194912310038"),
-            person("B", "丙", "110105195101010015"),
-            person("B", "乙", "110105195001010012"),
-        ];
-        let changes = natural_changes(
-            "2020-03",
-            &[rh("A", 2), rh("B", 1)],
-            &before_people,
-            &[hh("A", 1), hh("B", 2)],
-            &now_members,
-            chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap(),
-        );
-        let kinds: Vec<(&str, &str)> = changes.iter().map(|c| (c.kind, c.name.as_str())).collect();
-        assert_eq!(kinds, vec![("转户", "乙")]);
-        assert!(
-            changes[0].note.contains("由户 A 转入户 B"),
-            "{}",
-            changes[0].note
-        );
     }
 
     #[test]

@@ -532,13 +532,13 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
         };
         if person_level {
             let id_no = id_no_checked(ht, row_no, row, issues);
-            let rel = ht.cell(row, "与户主关系").text_compact();
+            let rel = ht.cell(row, "与户主关系").label();
             r.members.push(Member {
                 hh_id: id.clone(),
                 name: ht.cell(row, "户主姓名").text_compact(),
                 id_no,
                 relation: rel.clone(),
-                health: ht.cell(row, "健康状况").text_compact(),
+                health: ht.cell(row, "健康状况").label(),
             });
             if !is_head_relation(&rel) {
                 return;
@@ -678,20 +678,20 @@ fn read_household(
         head_name: ht.cell(row, "户主姓名").text_compact(),
         id_no,
         phone: ht.cell(row, "联系电话").text_compact(),
-        township: non_empty(ht.cell(row, "乡镇").text_compact(), "（未填乡镇）"),
-        village: ht.cell(row, "村").text_compact(),
-        group: ht.cell(row, "组").text_compact(),
+        township: non_empty(ht.cell(row, "乡镇").label(), "（未填乡镇）"),
+        village: ht.cell(row, "村").label(),
+        group: ht.cell(row, "组").label(),
         hh_type,
         size,
         labor,
         resident,
-        tuopin_year: ht.cell(row, "脱贫年度").text_compact(),
-        main_cause: ht.cell(row, "主要致贫原因").text_compact(),
+        tuopin_year: ht.cell(row, "脱贫年度").label(),
+        main_cause: ht.cell(row, "主要致贫原因").label(),
         income,
         last_year_net,
         guarantees,
         applied,
-        applied_cause: ht.cell(row, "申报原因").text_compact(),
+        applied_cause: ht.cell(row, "申报原因").label(),
         source: ht.loc(row_no, None),
     }
 }
@@ -813,8 +813,8 @@ fn read_members(
             hh_id,
             name: mt.cell(row, "姓名").text_compact(),
             id_no,
-            relation: mt.cell(row, "与户主关系").text_compact(),
-            health: mt.cell(row, "健康状况").text_compact(),
+            relation: mt.cell(row, "与户主关系").label(),
+            health: mt.cell(row, "健康状况").label(),
         });
     })?;
     issues.read_notes(mt, &notes);
@@ -1209,9 +1209,9 @@ fn require_income_columns(t: &Table, opts: &LoadOptions) -> Result<()> {
     ))
 }
 
-fn non_empty(s: CompactString, default: &str) -> CompactString {
+fn non_empty(s: crate::model::Ustr, default: &str) -> crate::model::Ustr {
     if s.is_empty() {
-        default.into()
+        crate::model::Ustr::from(default)
     } else {
         s
     }

@@ -265,14 +265,14 @@ pub fn place(h: &crate::model::Household) -> String {
 /// Who and where a household is: 户编号, 户主姓名, 证件号码, 乡镇, 村, 组.
 fn who(h: &crate::model::Household, f: &mut Fields) {
     for (k, v) in [
-        ("户编号", &h.id),
-        ("户主姓名", &h.head_name),
-        ("证件号码", &h.id_no),
-        ("乡镇", &h.township),
-        ("村", &h.village),
-        ("组", &h.group),
+        ("户编号", h.id.as_str()),
+        ("户主姓名", h.head_name.as_str()),
+        ("证件号码", h.id_no.as_str()),
+        ("乡镇", h.township.as_str()),
+        ("村", h.village.as_str()),
+        ("组", h.group.as_str()),
     ] {
-        f.text(k, v.as_str());
+        f.text(k, v);
     }
 }
 

@@ -377,8 +377,8 @@ mod tests {
             .map(|h| RosterHousehold {
                 hh_id: h.id.clone(),
                 head_name: h.head_name.clone(),
-                township: h.township.clone(),
-                village: h.village.clone(),
+                township: h.township.as_str().into(),
+                village: h.village.as_str().into(),
                 size: h.size,
             })
             .collect();

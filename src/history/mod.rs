@@ -130,6 +130,43 @@ pub struct Prev {
     pub pending_months: u32,
 }
 
+/// Each household's latest stored status before a month: a list and an
+/// index of handles into it (a province's two million households without
+/// a map's spare room: the map of `(户编号, Prev)` took 670 MB there).
+pub struct PrevStatuses {
+    rows: Vec<(CompactString, Prev)>,
+    index: crate::keyindex::KeyIndex<u32>,
+}
+
+impl PrevStatuses {
+    pub fn new(rows: Vec<(CompactString, Prev)>) -> Self {
+        let mut index = crate::keyindex::KeyIndex::with_capacity(rows.len());
+        for (i, (id, _)) in rows.iter().enumerate() {
+            index.insert(id, i as u32, |&k| rows[k as usize].0.as_str());
+        }
+        PrevStatuses { rows, index }
+    }
+
+    pub fn get(&self, hh_id: &str) -> Option<&Prev> {
+        let rows = &self.rows;
+        self.index
+            .get(hh_id, |&k| rows[k as usize].0.as_str())
+            .map(|k| &rows[k as usize].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactString, &Prev)> {
+        self.rows.iter().map(|(id, p)| (id, p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub month: String,
@@ -1267,7 +1304,7 @@ impl Tx<'_> {
     }
 
     /// Each household's latest stored month before `month`.
-    pub fn previous(&self, month: &str) -> Result<HashMap<CompactString, Prev>> {
+    pub fn previous(&self, month: &str) -> Result<PrevStatuses> {
         let mut st = q!(self, self.tx.prepare(
             "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method,
                     a.first_warned, a.pending_months
@@ -1293,14 +1330,15 @@ impl Tx<'_> {
                 ))
             })
         )?;
-        q!(self, rows.collect::<rusqlite::Result<HashMap<_, _>>>())
+        let mut list = crate::keyindex::Chunked::default();
+        for r in rows {
+            list.push(q!(self, r)?);
+        }
+        Ok(PrevStatuses::new(list.into_vec()))
     }
 
     /// The latest decision per (month, household) for the given months.
-    pub fn decisions_for(
-        &self,
-        prev: &HashMap<CompactString, Prev>,
-    ) -> Result<HashMap<String, Decision>> {
+    pub fn decisions_for(&self, prev: &PrevStatuses) -> Result<HashMap<String, Decision>> {
         let mut st = q!(
             self,
             self.tx.prepare(&format!(

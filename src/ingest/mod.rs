@@ -80,6 +80,16 @@ impl Cell {
             other => other.text().into(),
         }
     }
+
+    /// [`Cell::text`] interned: for texts that repeat across rows (乡镇,
+    /// 村, 与户主关系…).
+    pub fn label(&self) -> crate::model::Ustr {
+        match self {
+            Cell::Empty => crate::model::Ustr::default(),
+            Cell::Text(s) => crate::model::Ustr::from(s.trim()),
+            other => crate::model::Ustr::from(&other.text()),
+        }
+    }
 }
 
 impl From<&Data> for Cell {

@@ -537,7 +537,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
                 hh_id: id.clone(),
                 name: ht.cell(row, "户主姓名").text_compact(),
                 id_no,
-                relation: rel.clone(),
+                relation: rel,
                 health: ht.cell(row, "健康状况").label(),
             });
             if !is_head_relation(&rel) {

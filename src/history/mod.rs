@@ -14,6 +14,7 @@ pub use changes::{natural_changes, Change, Previous, RosterHousehold, RosterPers
 use crate::error::{MonitorError, Result};
 use crate::model::Household;
 use compact_str::CompactString;
+use ustr::Ustr;
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -119,14 +120,15 @@ pub fn decision_applies(decision: &str, status: Status) -> bool {
 /// What the store remembers of a household's latest earlier month.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Prev {
-    /// The month stored (inline: every household ever seen has one).
-    pub month: CompactString,
+    /// The month stored. Months, 帮扶 methods and notes repeat across
+    /// households: interned (8 bytes each, no allocation).
+    pub month: Ustr,
     pub status: Status,
     pub quiet_months: u32,
-    pub identified: Option<String>,
-    pub eliminated: Option<String>,
-    pub method: Option<String>,
-    pub first_warned: Option<String>,
+    pub identified: Option<Ustr>,
+    pub eliminated: Option<Ustr>,
+    pub method: Option<Ustr>,
+    pub first_warned: Option<Ustr>,
     pub pending_months: u32,
 }
 
@@ -259,17 +261,17 @@ pub struct MonthStatus {
     pub status: Status,
     pub quiet_months: u32,
     /// 纳入监测时间 (YYYY-MM) of the current monitoring spell.
-    pub identified: Option<String>,
-    pub eliminated: Option<String>,
-    pub method: Option<String>,
+    pub identified: Option<Ustr>,
+    pub eliminated: Option<Ustr>,
+    pub method: Option<Ustr>,
     /// First month of the warning still waiting for a decision.
-    pub first_warned: Option<String>,
+    pub first_warned: Option<Ustr>,
     /// Months the warning has waited (1 in its first month).
     pub pending_months: u32,
     /// The earlier 不纳入 (month) a warning or hold-back refers to.
-    pub declined: Option<String>,
+    pub declined: Option<Ustr>,
     /// Why a held-back household is warned again, or why it is held back.
-    pub note: Option<String>,
+    pub note: Option<Ustr>,
 }
 
 /// Everything that decides a household's status this month.
@@ -305,15 +307,15 @@ fn pending(kind: Status, month: &str, prev: Option<&Prev>) -> MonthStatus {
     MonthStatus {
         status: kind,
         first_warned: carried
-            .and_then(|p| p.first_warned.clone().or(Some(p.month.to_string())))
-            .or(Some(month.to_string())),
+            .and_then(|p| p.first_warned.or(Some(p.month)))
+            .or(Some(Ustr::from(month))),
         pending_months: carried.map_or(1, |p| p.pending_months.max(1) + 1),
         ..Default::default()
     }
 }
 
 /// Under monitoring: quiet months counted, elimination suggested after N.
-fn monitored(quiet: u32, since: Option<String>, i: &DeriveInput) -> MonthStatus {
+fn monitored(quiet: u32, since: Option<Ustr>, i: &DeriveInput) -> MonthStatus {
     let quiet = if i.at_risk { 0 } else { quiet + 1 };
     let s = if !i.at_risk && quiet >= i.stable_months && !i.no_labour {
         Status::SuggestElimination
@@ -334,13 +336,13 @@ fn warning(kind: Status, i: &DeriveInput) -> MonthStatus {
     match (i.decline, &i.worse) {
         (Some(d), None) => MonthStatus {
             status: Status::Declined,
-            declined: Some(d.month.clone()),
-            note: Some(format!("{} 研判不纳入（{}），情况未变差", d.month, d.by)),
+            declined: Some(Ustr::from(&d.month)),
+            note: Some(ustr::ustr(&format!("{} 研判不纳入（{}），情况未变差", d.month, d.by))),
             ..Default::default()
         },
         (Some(d), Some(why)) => MonthStatus {
-            declined: Some(d.month.clone()),
-            note: Some(format!("{} 曾研判不纳入，现{why}", d.month)),
+            declined: Some(Ustr::from(&d.month)),
+            note: Some(ustr::ustr(&format!("{} 曾研判不纳入，现{why}", d.month))),
             ..pending(kind, i.month, i.prev)
         },
         (None, _) => pending(kind, i.month, i.prev),
@@ -361,7 +363,7 @@ fn before_decision(i: &DeriveInput) -> MonthStatus {
     };
     match (p.status, decided) {
         // A version-1 store or a month not re-rendered after its decide.
-        (s, Some("纳入监测")) if s.pending() => monitored(0, Some(p.month.to_string()), i),
+        (s, Some("纳入监测")) if s.pending() => monitored(0, Some(p.month), i),
         (s, Some("不纳入")) if s.pending() => {
             if i.at_risk {
                 warning(Status::Pending, i)
@@ -372,22 +374,22 @@ fn before_decision(i: &DeriveInput) -> MonthStatus {
         (s, _) if s.pending() => pending(s, i.month, Some(p)),
         (s, Some("风险消除")) if s.monitored() => MonthStatus {
             status: Status::Eliminated,
-            identified: p.identified.clone(),
-            eliminated: Some(p.month.to_string()),
-            method: i.prev_decision.and_then(|d| d.method.clone()),
+            identified: p.identified,
+            eliminated: Some(p.month),
+            method: i.prev_decision.and_then(|d| d.method.as_deref().map(Ustr::from)),
             ..Default::default()
         },
         (s, _) if s.monitored() => monitored(
             p.quiet_months,
-            p.identified.clone().or(Some(p.month.to_string())),
+            p.identified.or(Some(p.month)),
             i,
         ),
         (Status::Eliminated, _) if i.at_risk => pending(Status::ReturnedPending, i.month, None),
         (Status::Eliminated, _) => MonthStatus {
             status: Status::Eliminated,
-            identified: p.identified.clone(),
-            eliminated: p.eliminated.clone(),
-            method: p.method.clone(),
+            identified: p.identified,
+            eliminated: p.eliminated,
+            method: p.method,
             ..Default::default()
         },
         _ if i.preset_monitored => monitored(0, None, i),
@@ -407,15 +409,15 @@ pub fn derive(i: &DeriveInput) -> MonthStatus {
     ) {
         (Some("纳入监测"), true) => MonthStatus {
             status: Status::NewlyIncluded,
-            identified: Some(i.month.to_string()),
+            identified: Some(Ustr::from(i.month)),
             ..Default::default()
         },
         (Some("不纳入"), true) => MonthStatus {
             status: Status::Declined,
-            declined: Some(i.month.to_string()),
+            declined: Some(Ustr::from(i.month)),
             note: i
                 .own_decision
-                .map(|d| format!("{} 研判不纳入（{}）", i.month, d.by)),
+                .map(|d| ustr::ustr(&format!("{} 研判不纳入（{}）", i.month, d.by))),
             ..Default::default()
         },
         _ => base,
@@ -1318,13 +1320,13 @@ impl Tx<'_> {
                 Ok((
                     inline(r, 0)?,
                     Prev {
-                        month: inline(r, 1)?,
+                        month: label(r, 1)?,
                         status: status_col(r, 2)?,
                         quiet_months: r.get(3)?,
-                        identified: r.get(4)?,
-                        eliminated: r.get(5)?,
-                        method: r.get(6)?,
-                        first_warned: r.get(7)?,
+                        identified: opt_label(r, 4)?,
+                        eliminated: opt_label(r, 5)?,
+                        method: opt_label(r, 6)?,
+                        first_warned: opt_label(r, 7)?,
                         pending_months: r.get(8)?,
                     },
                 ))
@@ -1572,13 +1574,13 @@ impl Tx<'_> {
                         causes,
                         row.per_capita,
                         row.triggers_json,
-                        row.st.identified,
-                        row.st.eliminated,
-                        row.st.method,
-                        row.st.first_warned,
+                        row.st.identified.as_deref(),
+                        row.st.eliminated.as_deref(),
+                        row.st.method.as_deref(),
+                        row.st.first_warned.as_deref(),
                         row.st.pending_months,
-                        row.st.declined,
-                        row.st.note,
+                        row.st.declined.as_deref(),
+                        row.st.note.as_deref(),
                     ])
                 )?;
                 if !row.on_roster {
@@ -1692,6 +1694,15 @@ impl Tx<'_> {
     }
 }
 
+/// A text column interned (months, methods: few distinct values).
+fn label(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Ustr> {
+    Ok(Ustr::from(r.get_ref(i)?.as_str()?))
+}
+
+fn opt_label(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<Ustr>> {
+    Ok(r.get_ref(i)?.as_str_or_null()?.map(Ustr::from))
+}
+
 /// A text column held inline (last month's roster is read for 自然增减:
 /// millions of people in a province, no allocation each).
 fn inline(r: &rusqlite::Row, i: usize) -> rusqlite::Result<CompactString> {
@@ -1755,10 +1766,10 @@ mod tests {
             month: month.into(),
             status: s.status,
             quiet_months: s.quiet_months,
-            identified: s.identified.clone(),
-            eliminated: s.eliminated.clone(),
-            method: s.method.clone(),
-            first_warned: s.first_warned.clone(),
+            identified: s.identified,
+            eliminated: s.eliminated,
+            method: s.method,
+            first_warned: s.first_warned,
             pending_months: s.pending_months,
         }
     }

@@ -354,7 +354,7 @@ pub fn write(ctx: &ReportCtx, d: &LedgerData, path: &Path) -> Result<()> {
                 Out::Text(&r.h.township),
                 Out::Text(&r.h.village),
                 Out::Text(r.st.declined.as_deref().unwrap_or("")),
-                Out::Wrap(r.st.note.clone().unwrap_or_default()),
+                Out::Wrap(r.st.note.map(|n| n.to_string()).unwrap_or_default()),
                 Out::Wrap(r.a.causes().join("、")),
                 Out::Money(r.a.per_capita),
             ]

@@ -358,9 +358,10 @@ pub(crate) fn month_in(
         }
         absent.push((h, Assessment::empty(id), st));
     }
+    let people = history::PeopleInKeyOrder::new(&data.members);
     let changes = tx
         .with_previous_roster(&month_key, |prev| {
-            history::natural_changes(prev, &data.households, &data.members, month)
+            history::natural_changes(prev, &data.households, &people, month)
         })?
         .unwrap_or_default();
     let eliminated = tx.eliminations(&month_key)?;
@@ -414,10 +415,11 @@ pub(crate) fn month_in(
         &run_id,
         &rs.meta.id,
         store_rows,
-        &data.members,
+        &people,
         &point,
         &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
     )?;
+    drop(people);
     tx.record_counted(&month_key, &once)?;
     let per_household: Vec<(String, String)> = expense_keys
         .iter()

@@ -82,6 +82,30 @@ fn key_order_to(m: &Member, key: &str) -> Ordering {
     key_bytes(m).cmp(key.bytes())
 }
 
+/// This month's people in the order of their keys (the store's order):
+/// sorted once, for the comparison and for writing the month.
+pub struct PeopleInKeyOrder<'m> {
+    members: &'m [Member],
+    order: Vec<u32>,
+}
+
+impl<'m> PeopleInKeyOrder<'m> {
+    pub fn new(members: &'m [Member]) -> Self {
+        let mut order: Vec<u32> = (0..members.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| key_order(&members[a as usize], &members[b as usize]));
+        PeopleInKeyOrder { members, order }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'m Member> + '_ {
+        let members = self.members;
+        self.order.iter().map(move |&i| &members[i as usize])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+}
+
 /// This month's households, found by 户编号 through a sorted list of
 /// their positions.
 struct Now<'a> {
@@ -208,15 +232,13 @@ type PeopleChanges<'m> = (Vec<(&'m Member, Option<CompactString>)>, Vec<RosterPe
 
 fn compare_people<'m>(
     prev: &mut dyn Iterator<Item = Result<RosterPerson>>,
-    members: &'m [Member],
+    members: &PeopleInKeyOrder<'m>,
     now: &Now,
     was_here: &dyn Fn(&str) -> bool,
 ) -> Result<PeopleChanges<'m>> {
-    let mut order: Vec<u32> = (0..members.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| key_order(&members[a as usize], &members[b as usize]));
     let mut added = Vec::new();
     let mut removed = Vec::new();
-    let mut cur = order.iter().map(|&i| &members[i as usize]).peekable();
+    let mut cur = members.iter().peekable();
     for p in prev {
         let p = p?;
         let mut found = false;
@@ -249,7 +271,7 @@ fn compare_people<'m>(
 pub fn natural_changes(
     prev: Previous,
     households: &[Household],
-    members: &[Member],
+    members: &PeopleInKeyOrder,
     month_start: chrono::NaiveDate,
 ) -> Result<Vec<Change>> {
     let now = Now::new(households);
@@ -412,7 +434,7 @@ mod tests {
             has_people: !before.1.is_empty(),
         };
         let month = chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap();
-        natural_changes(prev, hh, members, month).unwrap()
+        natural_changes(prev, hh, &PeopleInKeyOrder::new(members), month).unwrap()
     }
 
     #[test]

@@ -9,18 +9,20 @@
 
 mod changes;
 
-pub use changes::{natural_changes, Change, Previous, RosterHousehold, RosterPerson};
+pub use changes::{
+    natural_changes, Change, PeopleInKeyOrder, Previous, RosterHousehold, RosterPerson,
+};
 
 use crate::error::{MonitorError, Result};
 use crate::model::Household;
 use compact_str::CompactString;
-use ustr::Ustr;
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use ustr::Ustr;
 
 /// Version 2: warnings pending review, 新纳入, 已研判不纳入 with evidence,
 /// review levels, expense records per household. A version-1 store is
@@ -337,7 +339,10 @@ fn warning(kind: Status, i: &DeriveInput) -> MonthStatus {
         (Some(d), None) => MonthStatus {
             status: Status::Declined,
             declined: Some(Ustr::from(&d.month)),
-            note: Some(ustr::ustr(&format!("{} 研判不纳入（{}），情况未变差", d.month, d.by))),
+            note: Some(ustr::ustr(&format!(
+                "{} 研判不纳入（{}），情况未变差",
+                d.month, d.by
+            ))),
             ..Default::default()
         },
         (Some(d), Some(why)) => MonthStatus {
@@ -376,14 +381,12 @@ fn before_decision(i: &DeriveInput) -> MonthStatus {
             status: Status::Eliminated,
             identified: p.identified,
             eliminated: Some(p.month),
-            method: i.prev_decision.and_then(|d| d.method.as_deref().map(Ustr::from)),
+            method: i
+                .prev_decision
+                .and_then(|d| d.method.as_deref().map(Ustr::from)),
             ..Default::default()
         },
-        (s, _) if s.monitored() => monitored(
-            p.quiet_months,
-            p.identified.or(Some(p.month)),
-            i,
-        ),
+        (s, _) if s.monitored() => monitored(p.quiet_months, p.identified.or(Some(p.month)), i),
         (Status::Eliminated, _) if i.at_risk => pending(Status::ReturnedPending, i.month, None),
         (Status::Eliminated, _) => MonthStatus {
             status: Status::Eliminated,
@@ -1522,7 +1525,7 @@ impl Tx<'_> {
         run_id: &str,
         ruleset: &str,
         rows: impl Iterator<Item = Row<'r>>,
-        members: &[crate::model::Member],
+        members: &PeopleInKeyOrder,
         trend: &TrendPoint,
         run_at: &str,
     ) -> Result<()> {
@@ -1618,9 +1621,7 @@ impl Tx<'_> {
             // key's index instead of at a random page (stable: of two rows
             // with one key the later read still replaces the earlier).
             // In the order of the table's key.
-            let mut sorted: Vec<&crate::model::Member> = members.iter().collect();
-            sorted.sort_unstable_by(|a, b| changes::key_order(a, b));
-            for p in sorted {
+            for p in members.iter() {
                 q!(
                     self,
                     m.execute(params![

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub use ustr::Ustr;
 
 /// 户类型 as exported. 2020 names and their 2021+ equivalents are merged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, Default)]
 pub enum HouseholdType {
     /// 脱贫户 (已脱贫建档立卡户)
     Tuopin,
@@ -23,6 +23,7 @@ pub enum HouseholdType {
     /// 边缘户 / 边缘易致贫户 (already under monitoring)
     Edge,
     /// 一般农户 (非建档立卡)
+    #[default]
     General,
     /// 突发严重困难户
     Sudden,
@@ -275,7 +276,7 @@ pub fn serious_health(health: &str) -> bool {
         .any(|k| h.contains(k))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Household {
     pub id: CompactString,
     pub head_name: CompactString,

@@ -372,23 +372,10 @@ mod tests {
         Household {
             id: id.into(),
             head_name: id.into(),
-            id_no: Default::default(),
-            phone: Default::default(),
             township: format!("{}乡", id.chars().next().unwrap_or('-')).into(),
             village: "甲村".into(),
-            group: Default::default(),
-            hh_type: crate::model::HouseholdType::General,
             size,
-            labor: None,
-            resident: None,
-            tuopin_year: Default::default(),
-            main_cause: Default::default(),
-            income: None,
-            last_year_net: None,
-            guarantees: Default::default(),
-            applied: None,
-            applied_cause: Default::default(),
-            source: Default::default(),
+            ..Default::default()
         }
     }
 

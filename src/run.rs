@@ -426,6 +426,7 @@ pub(crate) fn month_in(
         .flat_map(|(hh, keys)| keys.iter().map(move |k| (hh.to_string(), k.clone())))
         .collect();
     tx.record_expenses(&month_key, &per_household)?;
+    keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
 
     progress.stage("生成报表");
     let mut ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
@@ -954,6 +955,27 @@ fn write_outputs(
     more.sort();
     names.extend(more);
     Ok(names)
+}
+
+/// The month's people are in the store now; the forms list the members
+/// of households that triggered or are in the procedure only. The others
+/// are let go before the forms are written (a province's seven million
+/// members are most of what a run holds).
+fn keep_listed_members(
+    members: &mut Vec<crate::model::Member>,
+    households: &[Household],
+    assessments: &[Assessment],
+    statuses: &[MonthStatus],
+) {
+    let listed: rustc_hash::FxHashSet<&str> = households
+        .iter()
+        .zip(assessments)
+        .zip(statuses)
+        .filter(|((_, a), st)| a.at_risk() || st.status != Status::NotMonitored)
+        .map(|((h, _), _)| h.id.as_str())
+        .collect();
+    members.retain(|m| listed.contains(m.hh_id.as_str()));
+    members.shrink_to_fit();
 }
 
 type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;

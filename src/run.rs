@@ -305,13 +305,17 @@ pub(crate) fn month_in(
     // Monitored or eliminated households missing from this month's roster
     // stay in the ledger with their last status (弥勒 一、（四）
     // “不得在系统中作剔除处理”), noted as 户减少.
-    let on_roster: std::collections::HashSet<&str> =
-        data.households.iter().map(|h| h.id.as_str()).collect();
+    // The roster is sorted by 户编号 (validate): found by binary search.
+    debug_assert!(data.households.is_sorted_by(|a, b| a.id <= b.id));
+    let on_roster = |id: &str| {
+        data.households
+            .binary_search_by(|h| h.id.as_str().cmp(id))
+            .is_ok()
+    };
     let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
         .iter()
         .filter(|(id, p)| {
-            (p.status.under_review() || p.status == Status::Eliminated)
-                && !on_roster.contains(id.as_str())
+            (p.status.under_review() || p.status == Status::Eliminated) && !on_roster(id.as_str())
         })
         .collect();
     missing.sort_by(|a, b| a.0.cmp(b.0));
@@ -358,12 +362,6 @@ pub(crate) fn month_in(
         }
         absent.push((h, Assessment::empty(id), st));
     }
-    let people = history::PeopleInKeyOrder::new(&data.members);
-    let changes = tx
-        .with_previous_roster(&month_key, |prev| {
-            history::natural_changes(prev, &data.households, &people, month)
-        })?
-        .unwrap_or_default();
     let eliminated = tx.eliminations(&month_key)?;
     let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
     let point = TrendPoint {
@@ -386,6 +384,16 @@ pub(crate) fn month_in(
     };
     let mut trend = tx.trend_before(&month_key)?;
     trend.push(point.clone());
+    // Last month's statuses are done with: let them go before last
+    // month's roster is walked (a province's largest moment).
+    drop(missing);
+    drop(prev);
+    let people = history::PeopleInKeyOrder::new(&data.members);
+    let changes = tx
+        .with_previous_roster(&month_key, |prev| {
+            history::natural_changes(prev, &data.households, &people, month)
+        })?
+        .unwrap_or_default();
 
     let run_id = format!(
         "{}-{}",
@@ -1114,5 +1122,57 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
                 basis: t.basis.clone(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Member;
+
+    #[test]
+    fn the_forms_keep_the_members_of_every_listed_household() {
+        let hh = |id: &str| Household {
+            id: id.into(),
+            ..Default::default()
+        };
+        let member = |hh: &str, name: &str| Member {
+            hh_id: hh.into(),
+            name: name.into(),
+            id_no: Default::default(),
+            relation: Default::default(),
+            health: Default::default(),
+        };
+        // A triggered this month; B is monitored without a trigger; C is
+        // neither, and appears on no form.
+        let households = [hh("A"), hh("B"), hh("C")];
+        let mut warned = Assessment::empty("A");
+        warned.triggers.push(crate::assess::Trigger {
+            rule_id: "r".into(),
+            rule_name: "收入偏低".into(),
+            causes: vec!["收入偏低".into()],
+            measured: None,
+            threshold: None,
+            basis: String::new(),
+        });
+        let assessments = [warned, Assessment::empty("B"), Assessment::empty("C")];
+        let statuses = [
+            MonthStatus::default(),
+            MonthStatus {
+                status: Status::Continuing,
+                ..Default::default()
+            },
+            MonthStatus::default(),
+        ];
+        assert_eq!(statuses[0].status, Status::NotMonitored);
+        let mut members = vec![
+            member("A", "甲"),
+            member("C", "丙"),
+            member("B", "乙"),
+            member("A", "丁"),
+        ];
+        keep_listed_members(&mut members, &households, &assessments, &statuses);
+        let kept: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(kept, vec!["甲", "乙", "丁"]);
     }
 }

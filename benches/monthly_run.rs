@@ -37,6 +37,8 @@ struct Measured {
     secs: f64,
     peak_mb: f64,
     phases: Vec<(String, f64, f64)>,
+    /// The report phase's workbooks: (name, seconds), written side by side.
+    jobs: Vec<(String, f64)>,
 }
 
 fn monitor(dir: &Path, args: &[&str]) -> Measured {
@@ -65,6 +67,14 @@ fn monitor(dir: &Path, args: &[&str]) -> Measured {
             ))
         })
         .collect();
+    let jobs: Vec<(String, f64)> = err
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split('\t');
+            (p.next()? == "作业").then_some(())?;
+            Some((p.next()?.to_string(), p.next()?.parse().ok()?))
+        })
+        .collect();
     // Each phase's peak is its own (reset at its start): the run's peak is
     // the largest of them.
     let peak_mb = phases.iter().map(|p| p.2).fold(0.0, f64::max);
@@ -72,6 +82,7 @@ fn monitor(dir: &Path, args: &[&str]) -> Measured {
         secs,
         peak_mb,
         phases,
+        jobs,
     }
 }
 
@@ -268,6 +279,12 @@ fn main() {
         for (name, secs, mb) in &run.phases {
             println!("  阶段 {name:<24} {secs:>7.2} s  峰值 {mb:>6.0} MB");
         }
+        let jobs: Vec<String> = run
+            .jobs
+            .iter()
+            .map(|(n, t)| format!("{n} {t:.1}"))
+            .collect();
+        println!("  报表各工作簿（秒，两核并行）：{}", jobs.join("，"));
         let out = dir.path().join("out/2020-03");
         let mut total = 0u64;
         for e in std::fs::read_dir(&out).unwrap() {

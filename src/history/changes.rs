@@ -57,14 +57,29 @@ pub struct Previous<'r> {
     pub has_people: bool,
 }
 
-/// The bytes of a person's key ([`super::person_key`]) without building it.
-fn key_bytes(m: &Member) -> impl Iterator<Item = u8> + '_ {
-    let (a, sep, b) = if m.id_no.is_empty() {
-        (m.hh_id.as_str(), "/", m.name.as_str())
+/// A person's key in three parts: the ID number, else household “/” name.
+fn key_parts(m: &Member) -> [&str; 3] {
+    if m.id_no.is_empty() {
+        [m.hh_id.as_str(), "/", m.name.as_str()]
     } else {
-        (m.id_no.as_str(), "", "")
-    };
-    a.bytes().chain(sep.bytes()).chain(b.bytes())
+        [m.id_no.as_str(), "", ""]
+    }
+}
+
+/// A person is the same across months by ID number, else by household and
+/// name: the key the store keeps people under.
+pub fn person_key(m: &Member) -> CompactString {
+    // Built inline (an ID number needs no allocation).
+    let mut key = CompactString::default();
+    for part in key_parts(m) {
+        key.push_str(part);
+    }
+    key
+}
+
+/// The bytes of a person's key without building it.
+fn key_bytes(m: &Member) -> impl Iterator<Item = u8> + '_ {
+    key_parts(m).into_iter().flat_map(str::bytes)
 }
 
 /// Two people in the order of their keys (as the store orders them).
@@ -395,7 +410,7 @@ mod tests {
         let mut p: Vec<RosterPerson> = people
             .iter()
             .map(|m| RosterPerson {
-                key: super::super::person_key(m),
+                key: super::person_key(m),
                 hh_id: m.hh_id.clone(),
                 name: m.name.clone(),
                 id_no: m.id_no.clone(),
@@ -458,7 +473,7 @@ mod tests {
         members: &[Member],
     ) -> Vec<(&'static str, String, String, String)> {
         use std::collections::{BTreeMap, HashMap};
-        let key = super::super::person_key;
+        let key = super::person_key;
         let was: HashMap<_, _> = before.0.iter().map(|h| (h.id.clone(), h)).collect();
         let now: HashMap<_, _> = households.iter().map(|h| (h.id.clone(), h)).collect();
         let people = !before.1.is_empty() && !members.is_empty();

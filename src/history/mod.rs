@@ -10,7 +10,7 @@
 mod changes;
 
 pub use changes::{
-    natural_changes, Change, PeopleInKeyOrder, Previous, RosterHousehold, RosterPerson,
+    natural_changes, person_key, Change, PeopleInKeyOrder, Previous, RosterHousehold, RosterPerson,
 };
 
 use crate::error::{MonitorError, Result};
@@ -160,14 +160,6 @@ impl PrevStatuses {
 
     pub fn iter(&self) -> impl Iterator<Item = (&CompactString, &Prev)> {
         self.rows.iter().map(|(id, p)| (id, p))
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 }
 
@@ -1708,15 +1700,6 @@ fn opt_label(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<Ustr>> {
 /// millions of people in a province, no allocation each).
 fn inline(r: &rusqlite::Row, i: usize) -> rusqlite::Result<CompactString> {
     Ok(CompactString::from(r.get_ref(i)?.as_str()?))
-}
-
-/// A person is the same across months by ID number, else by household and name.
-pub fn person_key(m: &crate::model::Member) -> CompactString {
-    if m.id_no.is_empty() {
-        compact_str::format_compact!("{}/{}", m.hh_id, m.name)
-    } else {
-        m.id_no.clone()
-    }
 }
 
 #[cfg(test)]

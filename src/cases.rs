@@ -225,7 +225,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
                 members: &people,
             },
         );
-        let mut got: Vec<String> = a.triggers.iter().map(|t| t.rule_id.clone()).collect();
+        let mut got: Vec<String> = a.triggers.iter().map(|t| t.rule_id.to_string()).collect();
         fired_any.extend(got.iter().cloned());
         got.sort();
         let mut want = c.expect_rules.clone();

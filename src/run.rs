@@ -654,7 +654,7 @@ fn evidence_now(a: &Assessment, expenses: Option<&Vec<String>>) -> Evidence {
         rules: a
             .triggers
             .iter()
-            .map(|t| (t.rule_id.clone(), t.measured.map(|m| format!("{m:.2}"))))
+            .map(|t| (t.rule_id.to_string(), t.measured.map(|m| format!("{m:.2}"))))
             .collect(),
         per_capita: a.per_capita.map(|d| format!("{d:.2}")),
         expenses: expenses.cloned().unwrap_or_default(),
@@ -1115,8 +1115,8 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
             .triggers
             .iter()
             .map(|t| TriggerOut {
-                rule_id: t.rule_id.clone(),
-                causes: t.causes.clone(),
+                rule_id: t.rule_id.to_string(),
+                causes: t.causes.iter().map(|c| c.to_string()).collect(),
                 measured: s(t.measured),
                 threshold: s(t.threshold),
                 basis: t.basis.clone(),

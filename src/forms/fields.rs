@@ -276,8 +276,9 @@ fn who(h: &crate::model::Household, f: &mut Fields) {
     }
 }
 
-/// The fields of one household's forms.
-pub fn household(ctx: &ReportCtx, r: &RiskRow) -> Fields {
+/// The fields of one household's form; of its lists (成员, 支出, 预警,
+/// 措施), only those `wants` names are built.
+pub fn household(ctx: &ReportCtx, r: &RiskRow, wants: impl Fn(&str) -> bool) -> Fields {
     let h = r.h;
     let mut f = Fields::default();
     common(ctx, &mut f);
@@ -317,14 +318,22 @@ pub fn household(ctx: &ReportCtx, r: &RiskRow) -> Fields {
     for k in ["义务教育", "基本医疗", "住房安全", "饮水安全"] {
         f.set(k, yes_no(h.guarantees.get(k)));
     }
-    let support = ctx.support_of(&h.id).cloned().unwrap_or_default();
-    f.text("帮扶责任人", support.helper.clone());
-    f.text("帮扶联系电话", support.phone.clone());
+    let none = crate::measures::Support::default();
+    let support = ctx.support_of(&h.id).unwrap_or(&none);
+    f.text("帮扶责任人", support.helper.as_str());
+    f.text("帮扶联系电话", support.phone.as_str());
     f.text("措施摘要", support.summary());
-    f.lists.insert("成员", members(ctx, r));
-    f.lists.insert("支出", expenses(ctx, r));
-    f.lists.insert("预警", warnings(r));
-    f.lists.insert("措施", measures(ctx, r, &support));
+    let lists: [(&'static str, &dyn Fn() -> Vec<Fields>); 4] = [
+        ("成员", &|| members(ctx, r)),
+        ("支出", &|| expenses(ctx, r)),
+        ("预警", &|| warnings(r)),
+        ("措施", &|| measures(ctx, r, support)),
+    ];
+    for (name, build) in lists {
+        if wants(name) {
+            f.lists.insert(name, build());
+        }
+    }
     f
 }
 
@@ -394,7 +403,7 @@ fn income(ctx: &ReportCtx, r: &RiskRow, f: &mut Fields) {
 fn spending_total(r: &RiskRow) -> Decimal {
     r.a.spending
         .values()
-        .try_fold(Decimal::ZERO, |s, v| s.checked_add(*v))
+        .try_fold(Decimal::ZERO, |s, v| s.checked_add(v))
         .unwrap_or(Decimal::MAX)
 }
 
@@ -420,7 +429,7 @@ fn spending_text(ctx: &ReportCtx, r: &RiskRow) -> String {
     let parts: Vec<String> =
         r.a.spending
             .iter()
-            .map(|(c, v)| format!("{c} {} 元", fmt_money(*v)))
+            .map(|(c, v)| format!("{c} {} 元", fmt_money(v)))
             .collect();
     format!("{span}：{}", parts.join("；"))
 }
@@ -470,7 +479,7 @@ fn expenses(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
     r.a.spending
         .iter()
         .map(|(c, v)| {
-            let of_cause = || exps.iter().filter(|e| &e.cause == c);
+            let of_cause = || exps.iter().filter(|e| e.cause == c);
             let mut units: Vec<&str> = of_cause()
                 .map(|e| e.source_unit.as_str())
                 .filter(|u| !u.is_empty())
@@ -487,7 +496,7 @@ fn expenses(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
             }
             let mut f = Fields::default();
             f.text("项目", format!("{c}自付支出"));
-            f.set("金额", V::Money(*v));
+            f.set("金额", V::Money(v));
             f.text("说明", note);
             f
         })
@@ -501,7 +510,7 @@ fn warnings(r: &RiskRow) -> Vec<Fields> {
         .map(|(i, t)| {
             let mut f = Fields::default();
             f.set("序号", V::Int(i as i64 + 1));
-            f.text("规则", t.rule_name.clone());
+            f.text("规则", t.rule_name.as_str());
             f.text("依据", t.basis.clone());
             f
         })

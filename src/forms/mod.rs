@@ -284,7 +284,7 @@ fn write_town(
         if row > 0 {
             breaks.push(row);
         }
-        let mut f = fields::household(ctx, r);
+        let mut f = fields::household(ctx, r, |l| form.spec.uses_list(l));
         extra(&mut f);
         let b = render::write_block(ws, &form.spec, &f, (row, usual), fm)?;
         if usual.is_none() {

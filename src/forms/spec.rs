@@ -47,6 +47,14 @@ pub struct FormSpec {
     pub rows: Vec<RowSpec>,
 }
 
+impl FormSpec {
+    /// Whether some row repeats over the list `name` (`each = "…"`): the
+    /// lists a form does not show are not built for it.
+    pub fn uses_list(&self, name: &str) -> bool {
+        self.rows.iter().any(|r| r.each.as_deref() == Some(name))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
@@ -290,5 +298,21 @@ mod tests {
         assert_eq!(references("=SUM({@L}:{@P})"), vec!["L", "P"]);
         assert_eq!(fill("{a}-{b}", |k| k.to_uppercase()), "A-B");
         assert_eq!(fill("无{结尾", |_| String::new()), "无{结尾");
+    }
+
+    #[test]
+    fn each_bundled_form_names_the_lists_it_repeats_over() {
+        let forms = crate::forms::bundled();
+        let lists = |spec: &FormSpec| -> Vec<&str> {
+            ["成员", "支出", "预警", "措施", "户"]
+                .into_iter()
+                .filter(|l| spec.uses_list(l))
+                .collect()
+        };
+        assert_eq!(lists(&forms.application.spec), Vec::<&str>::new());
+        assert_eq!(lists(&forms.survey.spec), ["成员"]);
+        assert_eq!(lists(&forms.budget.spec), ["支出", "预警"]);
+        assert_eq!(lists(&forms.measures.spec), ["措施"]);
+        assert_eq!(lists(&forms.review.spec), ["户"]);
     }
 }

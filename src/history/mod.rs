@@ -1108,7 +1108,7 @@ impl Tx<'_> {
         Ok(Evidence {
             rules: fired
                 .into_iter()
-                .map(|t| (t.rule_id, t.measured.map(|m| format!("{m:.2}"))))
+                .map(|t| (t.rule_id.to_string(), t.measured.map(|m| format!("{m:.2}"))))
                 .collect(),
             per_capita,
             expenses: q!(self, keys.collect::<rusqlite::Result<Vec<String>>>())?,

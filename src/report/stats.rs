@@ -77,8 +77,7 @@ pub fn primary_cause(r: &RiskRow) -> String {
     r.a.triggers
         .first()
         .and_then(|t| t.causes.first())
-        .cloned()
-        .unwrap_or_else(|| "本月未触发预警".to_string())
+        .map_or_else(|| "本月未触发预警".to_string(), |c| c.to_string())
 }
 
 /// The primary-cause table: the rule file's categories first (shown even

@@ -664,6 +664,24 @@ mod tests {
     use crate::model::Income;
 
     #[test]
+    fn spending_sums_each_cause_in_the_order_a_map_would_give() {
+        let mut s = Spending::default();
+        for (c, v) in [("因学", 300), ("因病", 1000), ("因学", 200), ("因残", 5)] {
+            s.add(c, Decimal::from(v));
+        }
+        let mut map = std::collections::BTreeMap::new();
+        for (c, v) in [("因学", 500), ("因病", 1000), ("因残", 5)] {
+            map.insert(c.to_string(), Decimal::from(v));
+        }
+        let got: Vec<(String, Decimal)> = s.iter().map(|(c, v)| (c.to_string(), v)).collect();
+        assert_eq!(got, map.clone().into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+    }
+
+    #[test]
     fn slices_on_several_threads_give_each_household_its_own_assessment_in_order() {
         let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/mile-2020.toml");
         let rs = RuleSet::load(&rules).unwrap();

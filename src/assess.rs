@@ -4,7 +4,6 @@ use crate::model::{serious_health, Expense, Household, HouseholdType, Member};
 use crate::normalize::{fmt_money, month_end, months_back, round2};
 use crate::rules::{Cmp, Params, RiskFactor, RiskRequirement, Rule, RuleSet};
 use chrono::NaiveDate;
-use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,9 +24,10 @@ pub struct Trigger {
     pub basis: String,
 }
 
+/// One household's assessment; a run's list of them is in the order of its
+/// households (no 户编号 of its own: two million copies of it in a province).
 #[derive(Debug, Clone, Serialize)]
 pub struct Assessment {
-    pub hh_id: CompactString,
     pub triggers: Vec<Trigger>,
     /// Rules that could not be evaluated for lack of data.
     pub not_assessed: Vec<String>,
@@ -73,9 +73,8 @@ impl Serialize for Spending {
 
 impl Assessment {
     /// Nothing assessed (a household not on this month's roster).
-    pub fn empty(hh_id: &str) -> Self {
+    pub fn empty() -> Self {
         Assessment {
-            hh_id: hh_id.into(),
             triggers: Vec::new(),
             not_assessed: Vec::new(),
             net_income: None,
@@ -547,6 +546,12 @@ fn evaluate(c: &Ctx, p: &Params) -> Outcome {
     }
 }
 
+/// `s` without the spare room `format!` leaves.
+fn compact(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
+}
+
 /// Assess one household for the month beginning `month`.
 pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
     let h = s.h;
@@ -581,7 +586,7 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
                 },
                 measured,
                 threshold,
-                basis: format!("{}：{text}{}", rule.name, cite(rule)),
+                basis: compact(format!("{}：{text}{}", rule.name, cite(rule))),
             }),
         }
     }
@@ -590,8 +595,12 @@ pub fn assess(rs: &RuleSet, month: NaiveDate, s: &Subject) -> Assessment {
     for e in s.exps.iter().filter(|e| e.date >= from && e.date <= c.end) {
         spending.add(&e.cause, e.amount);
     }
+    // Held for every household of the month: no room for four triggers
+    // (Vec's first growth) where one fired, nor for a longer sentence.
+    triggers.shrink_to_fit();
+    not_assessed.shrink_to_fit();
+    spending.0.shrink_to_fit();
     Assessment {
-        hh_id: h.id.clone(),
         triggers,
         not_assessed,
         net_income: c.net,
@@ -642,9 +651,7 @@ fn assess_in_slices(
     }
     // Filled in place, slice by slice: no second list of a province's
     // assessments while the slices are joined.
-    let mut out: Vec<Assessment> = (0..households.len())
-        .map(|_| Assessment::empty(""))
-        .collect();
+    let mut out: Vec<Assessment> = (0..households.len()).map(|_| Assessment::empty()).collect();
     std::thread::scope(|scope| {
         let one = &one;
         for (part, dest) in households.chunks(slice).zip(out.chunks_mut(slice)) {
@@ -713,7 +720,8 @@ mod tests {
         assert!(warned > 0 && warned < households.len(), "{warned} warned");
         assert_eq!(sliced.len(), households.len());
         for ((h, a), b) in households.iter().zip(&whole).zip(&sliced) {
-            assert_eq!((&a.hh_id, &b.hh_id), (&h.id, &h.id));
+            // Each household's own figure, in the households' order.
+            assert_eq!(a.per_capita, h.per_capita_net(), "{}", h.id);
             assert_eq!(a.triggers, b.triggers, "{}", h.id);
             assert_eq!(a.per_capita, b.per_capita, "{}", h.id);
         }

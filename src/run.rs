@@ -152,9 +152,31 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// The locality's due dates and, per 乡镇, what waits at each step.
     pub calendar: crate::calendar::CalendarOut,
-    pub households: Vec<HouseholdOut>,
-    /// 未脱贫户 that triggered a rule (not monitored, listed on their own).
+    /// 未脱贫户 that triggered a rule (not monitored, listed on their own);
+    /// written after the listed households (see [`SummaryFile`]).
+    #[serde(skip)]
     pub poor_households: Vec<HouseholdOut>,
+}
+
+/// summary.json: the summary, then every listed household and the 未脱贫户
+/// that triggered. The listed households are written one by one as the
+/// file is written: a province's half a million of them, built as a list
+/// first, took about 0.5 GB.
+#[derive(Serialize)]
+struct SummaryFile<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    households: Listed<'a>,
+    poor_households: &'a [HouseholdOut],
+}
+
+/// The listed households of summary.json, each built as it is written.
+struct Listed<'a>(&'a [RiskRow<'a>]);
+
+impl Serialize for Listed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(household_out))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -360,7 +382,7 @@ pub(crate) fn month_in(
         if st.status == Status::NotMonitored {
             continue; // decided 不纳入: nothing to carry
         }
-        absent.push((h, Assessment::empty(id), st));
+        absent.push((h, Assessment::empty(), st));
     }
     let eliminated = tx.eliminations(&month_key)?;
     let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
@@ -578,7 +600,12 @@ pub(crate) fn month_in(
         waiting: crate::calendar::waiting(&entries, None, None),
     };
     summary.poor_households = poor.iter().map(household_out).collect();
-    write_json(&tmp.path().join(SUMMARY_FILE), &summary).map_err(|e| MonitorError::Output {
+    let file = SummaryFile {
+        summary: &summary,
+        households: Listed(&rows),
+        poor_households: &summary.poor_households,
+    };
+    write_json(&tmp.path().join(SUMMARY_FILE), &file).map_err(|e| MonitorError::Output {
         path: out.join(&month_key).join(SUMMARY_FILE),
         msg: format!("写 summary.json 时出错（技术信息：{e}）"),
     })?;
@@ -1081,7 +1108,6 @@ fn build_summary(
         outputs,
         warnings: Vec::new(),
         calendar: Default::default(),
-        households: rows.iter().map(household_out).collect(),
         poor_households: Vec::new(),
     }
 }
@@ -1146,7 +1172,7 @@ mod tests {
         // A triggered this month; B is monitored without a trigger; C is
         // neither, and appears on no form.
         let households = [hh("A"), hh("B"), hh("C")];
-        let mut warned = Assessment::empty("A");
+        let mut warned = Assessment::empty();
         warned.triggers.push(crate::assess::Trigger {
             rule_id: "r".into(),
             rule_name: "收入偏低".into(),
@@ -1155,7 +1181,7 @@ mod tests {
             threshold: None,
             basis: String::new(),
         });
-        let assessments = [warned, Assessment::empty("B"), Assessment::empty("C")];
+        let assessments = [warned, Assessment::empty(), Assessment::empty()];
         let statuses = [
             MonthStatus::default(),
             MonthStatus {

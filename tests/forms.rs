@@ -488,3 +488,42 @@ fn a_large_form_continues_in_more_files_each_whole() {
     }
     assert!(!outputs.iter().any(|f| f.contains("（3）")), "{outputs:?}");
 }
+
+/// Every worksheet of every output lists each row once, in order. A
+/// constant-memory sheet wrote its last row a second time, empty, before
+/// the vendored rust_xlsxwriter let a row's options go once the row was on
+/// disk (vendor/rust_xlsxwriter/PATCHES.md); the heights set on rows
+/// written early must still be there.
+#[test]
+fn every_sheet_writes_each_row_once_and_keeps_its_height() {
+    let ws = Ws::new();
+    let out = example_run(&ws);
+    let mut sheets_checked = 0;
+    let mut tall_rows = 0;
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "xlsx") {
+            continue;
+        }
+        for s in sheets(&p) {
+            let rows: Vec<u32> = s
+                .xml
+                .match_indices("<row r=\"")
+                .map(|(i, m)| {
+                    let rest = &s.xml[i + m.len()..];
+                    rest[..rest.find('"').unwrap()].parse().unwrap()
+                })
+                .collect();
+            assert!(
+                rows.windows(2).all(|w| w[0] < w[1]),
+                "{} / {}: rows {rows:?}",
+                p.display(),
+                s.name
+            );
+            sheets_checked += 1;
+            tall_rows += s.heights.values().filter(|h| **h > 15.0).count();
+        }
+    }
+    assert!(sheets_checked >= 10, "{sheets_checked} sheets");
+    assert!(tall_rows > 0, "no row kept the height set on it");
+}

@@ -185,7 +185,7 @@ pub fn run_file(rule_file: &Path) -> Result<FileResult> {
             guarantees: case_guarantees(x).map_err(|m| err(format!("用例“{}”：{m}", c.name)))?,
             applied: x.applied,
             applied_cause: x.applied_cause.clone().unwrap_or_default().into(),
-            source: Default::default(),
+            row: 0,
         };
         let mut exps = Vec::new();
         for e in &c.expenses {

@@ -299,8 +299,11 @@ pub struct Household {
     pub guarantees: Guarantees,
     pub applied: Option<bool>,
     pub applied_cause: Ustr,
+    /// Its row in the roster (1-based; 0: not read from this month's
+    /// roster). The file and sheet are the month's, in [`MonthData`]: not
+    /// a copy of them for each of a province's households.
     #[serde(skip)]
-    pub source: Location,
+    pub row: u32,
 }
 
 impl Household {
@@ -370,6 +373,8 @@ pub struct DataIssue {
 /// Everything read for one month, after normalization.
 #[derive(Debug, Clone, Default)]
 pub struct MonthData {
+    /// The roster's file and sheet (no row): where the households were read.
+    pub roster: Location,
     pub households: Vec<Household>,
     pub members: Vec<Member>,
     pub expenses: Vec<Expense>,

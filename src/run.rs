@@ -297,7 +297,8 @@ pub(crate) fn month_in(
     let decisions = tx.decisions_for(&prev)?;
     let own = tx.own_decisions(&month_key)?;
     let declines = tx.declines(&month_key)?;
-    let expense_keys = expense_keys_by_household(&data.expenses);
+    // Only a household with a standing 不纳入 compares its records.
+    let expense_keys = expense_keys_by_household(&data.expenses, |hh| declines.contains_key(hh));
     let statuses: Vec<MonthStatus> = data
         .households
         .iter()
@@ -324,6 +325,7 @@ pub(crate) fn month_in(
             })
         })
         .collect();
+    drop(expense_keys);
     // Monitored or eliminated households missing from this month's roster
     // stay in the ledger with their last status (弥勒 一、（四）
     // “不得在系统中作剔除处理”), noted as 户减少.
@@ -365,7 +367,7 @@ pub(crate) fn month_in(
         let Some(mut h) = known.get(id.as_str()).cloned() else {
             continue;
         };
-        h.source = crate::error::Location::file(&roster_file);
+        h.row = 0; // carried from the store, not read this month
         let mut st = derive(&DeriveInput {
             prev: Some(p),
             prev_decision: decisions.get(id.as_str()),
@@ -451,11 +453,7 @@ pub(crate) fn month_in(
     )?;
     drop(people);
     tx.record_counted(&month_key, &once)?;
-    let per_household: Vec<(String, String)> = expense_keys
-        .iter()
-        .flat_map(|(hh, keys)| keys.iter().map(move |k| (hh.to_string(), k.clone())))
-        .collect();
-    tx.record_expenses(&month_key, &per_household)?;
+    tx.record_expenses(&month_key, &expense_records(&data.expenses))?;
     keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
 
     progress.stage("生成报表");
@@ -660,12 +658,14 @@ fn override_lines(
     v
 }
 
-/// Keys of each household's expense records in this month's inputs.
+/// Keys of the expense records in this month's inputs of each household
+/// `wanted` names.
 fn expense_keys_by_household(
     expenses: &[crate::model::Expense],
+    wanted: impl Fn(&str) -> bool,
 ) -> std::collections::HashMap<&str, Vec<String>> {
     let mut m: std::collections::HashMap<&str, Vec<String>> = Default::default();
-    for e in expenses {
+    for e in expenses.iter().filter(|e| wanted(&e.hh_id)) {
         m.entry(e.hh_id.as_str()).or_default().push(e.key());
     }
     for v in m.values_mut() {
@@ -673,6 +673,18 @@ fn expense_keys_by_household(
         v.dedup();
     }
     m
+}
+
+/// (户编号, key) of every expense record this month, each once: built when
+/// they are stored, not held through the run.
+fn expense_records(expenses: &[crate::model::Expense]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = expenses
+        .iter()
+        .map(|e| (e.hh_id.clone(), e.key()))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// What a household shows this month, to compare with a standing 不纳入.
@@ -805,15 +817,7 @@ fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<D
     for (n, c) in &count {
         if everyone(n) {
             issues.push(DataIssue {
-                loc: data
-                    .households
-                    .first()
-                    .map(|h| crate::error::Location {
-                        row: None,
-                        col: None,
-                        ..h.source.clone()
-                    })
-                    .unwrap_or_default(),
+                loc: data.roster.clone(),
                 value: String::new(),
                 severity: "存疑",
                 reason: format!("全部 {c} 户都未能测算 {n}（表中没有该列或都未填写）"),
@@ -823,7 +827,10 @@ fn issues_with_unassessed(data: &MonthData, assessments: &[Assessment]) -> Vec<D
     for (h, a) in data.households.iter().zip(assessments) {
         for n in a.not_assessed.iter().filter(|n| !everyone(n)) {
             issues.push(DataIssue {
-                loc: h.source.clone(),
+                loc: crate::error::Location {
+                    row: (h.row > 0).then_some(h.row),
+                    ..data.roster.clone()
+                },
                 value: h.id.to_string(),
                 severity: "存疑",
                 reason: format!("未能测算 {n}"),
@@ -1155,6 +1162,38 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
 mod tests {
     use super::*;
     use crate::model::Member;
+
+    #[test]
+    fn a_household_not_assessed_is_named_by_its_roster_row() {
+        let hh = |id: &str, row: u32| Household {
+            id: id.into(),
+            row,
+            ..Default::default()
+        };
+        let roster = crate::error::Location {
+            file: "农户.xlsx".into(),
+            sheet: Some("Sheet1".into()),
+            row: None,
+            col: None,
+        };
+        let data = MonthData {
+            roster: roster.clone(),
+            households: vec![hh("A", 7), hh("B", 9)],
+            members: Vec::new(),
+            expenses: Vec::new(),
+            issues: Vec::new(),
+        };
+        let mut missing = Assessment::empty();
+        missing.not_assessed.push("两不愁三保障：缺少饮水".into());
+        let issues = issues_with_unassessed(&data, &[Assessment::empty(), missing]);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].value, "B");
+        let want = crate::error::Location {
+            row: Some(9),
+            ..roster
+        };
+        assert_eq!(issues[0].loc.to_string(), want.to_string());
+    }
 
     #[test]
     fn the_forms_keep_the_members_of_every_listed_household() {

@@ -454,6 +454,10 @@ pub fn load_month(
     // Unstable (no buffer of half the households): the ids are unique.
     households_out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Ok(MonthData {
+        roster: crate::error::Location {
+            row: None,
+            ..ht.loc(0, None)
+        },
         households: households_out,
         members: households.members,
         expenses,
@@ -545,7 +549,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
             }
         }
         if let Some(at) = r.index.get(&id, |&i| &r.households.get(i as usize).id) {
-            let first = r.households.get(at as usize).source.row.unwrap_or(0);
+            let first = r.households.get(at as usize).row;
             issues.push(
                 ht,
                 row_no,
@@ -692,7 +696,7 @@ fn read_household(
         guarantees,
         applied,
         applied_cause: ht.cell(row, "申报原因").label(),
-        source: ht.loc(row_no, None),
+        row: row_no,
     }
 }
 
@@ -844,7 +848,7 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
         if h.size == 0 {
             let n = counts.get(h.id.as_str()).copied().unwrap_or(0);
             let (row_no, cell, why) = bad_size.remove(h.id.as_str()).unwrap_or((
-                h.source.row.unwrap_or(0),
+                h.row,
                 Cell::Empty,
                 "家庭人口未填".to_string(),
             ));
@@ -872,7 +876,7 @@ fn settle_sizes(ht: &Table, mut roster: Roster, issues: &mut Issues) -> Settled 
         if let (Some(l), true) = (h.labor, h.labor.is_some_and(|l| l > h.size)) {
             issues.push(
                 ht,
-                h.source.row.unwrap_or(0),
+                h.row,
                 Some("劳动力人数"),
                 &Cell::Int(i64::from(l)),
                 DOUBT,

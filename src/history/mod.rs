@@ -1020,7 +1020,7 @@ impl Tx<'_> {
                         guarantees: Default::default(),
                         applied: None,
                         applied_cause: Default::default(),
-                        source: Default::default(),
+                        row: 0,
                     })
                 })
                 .optional()

@@ -364,10 +364,10 @@ pub(crate) fn month_in(
                 ),
             });
         }
-        let Some(mut h) = known.get(id.as_str()).cloned() else {
+        // Carried from the store (row 0: not read this month).
+        let Some(h) = known.get(id.as_str()).cloned() else {
             continue;
         };
-        h.row = 0; // carried from the store, not read this month
         let mut st = derive(&DeriveInput {
             prev: Some(p),
             prev_decision: decisions.get(id.as_str()),

@@ -454,10 +454,7 @@ pub fn load_month(
     // Unstable (no buffer of half the households): the ids are unique.
     households_out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Ok(MonthData {
-        roster: crate::error::Location {
-            row: None,
-            ..ht.loc(0, None)
-        },
+        roster: ht.place(),
         households: households_out,
         members: households.members,
         expenses,
@@ -583,12 +580,7 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
                 .is_none()
         }) {
             issues.0.push(DataIssue {
-                loc: crate::error::Location {
-                    file: ht.file.clone(),
-                    sheet: ht.sheet.clone(),
-                    row: None,
-                    col: None,
-                },
+                loc: ht.place(),
                 value: m.hh_id.to_string(),
                 severity: SKIP,
                 reason: format!("户编号 {} 的成员“{}”所在户没有户主行", m.hh_id, m.name),

@@ -825,6 +825,16 @@ impl Table {
             .unwrap_or(&EMPTY)
     }
 
+    /// The table's file and sheet, no row or column.
+    pub fn place(&self) -> Location {
+        Location {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            row: None,
+            col: None,
+        }
+    }
+
     pub fn loc(&self, row_no: u32, key: Option<&str>) -> Location {
         Location {
             file: self.file.clone(),

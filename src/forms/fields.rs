@@ -4,7 +4,7 @@
 use crate::normalize::{fmt_money, id_birth_sex, month_end, months_back};
 use crate::report::{ReportCtx, RiskRow};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// What a block of a form is filled from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +48,8 @@ impl V {
 /// A block's values: fields, and lists of items with fields of their own.
 #[derive(Debug, Default)]
 pub struct Fields {
-    pub map: HashMap<&'static str, V>,
-    pub lists: HashMap<&'static str, Vec<Fields>>,
+    pub map: FxHashMap<&'static str, V>,
+    pub lists: FxHashMap<&'static str, Vec<Fields>>,
 }
 
 impl Fields {

@@ -930,8 +930,16 @@ fn write_summary(
             )?;
             c += 1;
         }
-        for (cause, _) in &causes {
-            let n = v.iter().filter(|r| r.a.causes().contains(cause)).count();
+        // Each household's causes once (not once per cause column).
+        let mut met = vec![0usize; causes.len()];
+        for r in v {
+            for cause in r.a.causes() {
+                if let Some(k) = causes.iter().position(|(c, _)| *c == cause) {
+                    met[k] += 1;
+                }
+            }
+        }
+        for n in met {
             ws.write_number_with_format(row, c, n as f64, &st.int)?;
             c += 1;
         }

@@ -1418,6 +1418,8 @@ pub(crate) const ROW_MAX: RowNum = 1_048_576;
 pub(crate) const NUM_IMAGE_FORMATS: usize = 5;
 pub(crate) const MAX_PARAMETER_LEN: usize = 255;
 pub(crate) const MAX_AUTOFIT_WIDTH_PIXELS: u32 = 1790;
+// monitor patch: how many recently used formats a sheet remembers.
+const RECENT_XFS: usize = 16;
 const MAX_STRING_LEN: usize = 32_767;
 const COLUMN_LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -1566,7 +1568,7 @@ pub struct Worksheet {
     // are already on disk (their full options are let go once written).
     flushed_rows: HashMap<RowNum, (u32, bool)>,
     // monitor patch: the formats most recently looked up, and their indices.
-    recent_xfs: Vec<(Format, u32)>,
+    recent_xfs: Vec<(usize, Format, u32)>,
     changed_cols: HashMap<ColNum, ColOptions>,
     row_offset_checkpoints: [(RowNum, u32); 2],
     col_offset_checkpoints: [(ColNum, u32); 2],
@@ -16485,16 +16487,36 @@ impl Worksheet {
     // the worksheet's Arc<RwLock<HashMap>> clone.
     fn format_xf_index_global(&mut self, format: &Format) -> u32 {
         // monitor patch: a sheet writes runs of cells with the same few
-        // formats; comparing with those is much cheaper than hashing the
-        // whole format under the lock for every cell.
-        if let Some((_, xf_index)) = self.recent_xfs.iter().find(|(f, _)| f == format) {
-            return *xf_index;
+        // formats, each usually passed from the same place in memory. The
+        // entry recorded for that address is checked first (one comparison,
+        // so a different format at a reused address is still told apart),
+        // then the others; hashing the whole format under the lock comes
+        // last.
+        let address = std::ptr::from_ref(format) as usize;
+        let by_address = self.recent_xfs.iter().position(|(a, _, _)| *a == address);
+        if let Some(k) = by_address {
+            let (_, f, xf_index) = &self.recent_xfs[k];
+            if same_format(f, format) {
+                return *xf_index;
+            }
         }
-        let xf_index = self.format_xf_index_global_map(format);
-        if self.recent_xfs.len() >= 8 {
-            self.recent_xfs.remove(0);
+        let by_content = self
+            .recent_xfs
+            .iter()
+            .position(|(_, f, _)| same_format(f, format));
+        let xf_index = match by_content {
+            Some(k) => self.recent_xfs[k].2,
+            None => self.format_xf_index_global_map(format),
+        };
+        match by_address {
+            Some(k) => self.recent_xfs[k] = (address, format.clone(), xf_index),
+            None => {
+                if self.recent_xfs.len() >= RECENT_XFS {
+                    self.recent_xfs.remove(0);
+                }
+                self.recent_xfs.push((address, format.clone(), xf_index));
+            }
         }
-        self.recent_xfs.push((format.clone(), xf_index));
         xf_index
     }
 
@@ -19622,50 +19644,41 @@ impl Worksheet {
         row_options: Option<&RowOptions>,
         has_data: bool,
     ) {
-        let row_num = (row_num + 1).to_string();
-        let mut attributes = vec![("r", row_num)];
-
-        if self.use_x14_extensions {
-            attributes.push(("x14ac:dyDescent", "0.25".to_string()));
-        }
-
-        if let Some(row_options) = row_options {
-            let xf_index = row_options.xf_index;
-
-            if xf_index != 0 {
-                attributes.push(("s", xf_index.to_string()));
-                attributes.push(("customFormat", "1".to_string()));
-            }
-
-            // Only add ht parameter if the height is non-default.
-            if row_options.height != self.original_row_height
+        // monitor patch: the row's element is written piece by piece (see
+        // `cell_start`), with the same attributes in the same order as the
+        // list of strings it was built from before.
+        let sized = |height: u32| {
+            height != self.original_row_height
                 || self.default_row_height != self.original_row_height
-            {
-                let height_in_chars = f64::from(row_options.height) * 0.75;
-                attributes.push(("ht", height_in_chars.to_string()));
-            }
-
-            if row_options.hidden {
-                attributes.push(("hidden", "1".to_string()));
-            }
-
-            // Only add customHeight parameter if the height is non-default.
-            if row_options.height != self.original_row_height
-                || self.default_row_height != self.original_row_height
-            {
-                attributes.push(("customHeight", "1".to_string()));
-            }
-        } else if self.default_row_height != self.original_row_height {
-            let height_in_chars = f64::from(self.default_row_height) * 0.75;
-            attributes.push(("ht", height_in_chars.to_string()));
-            attributes.push(("customHeight", "1".to_string()));
+        };
+        let (xf_index, height, hidden) = match row_options {
+            Some(o) => (o.xf_index, sized(o.height).then_some(o.height), o.hidden),
+            None => (0, sized(self.default_row_height).then_some(self.default_row_height), false),
+        };
+        let x14 = self.use_x14_extensions;
+        let writer = self.file_writer();
+        put(writer, b"<row r=\"");
+        put_u32(writer, row_num + 1);
+        put(writer, b"\"");
+        if x14 {
+            put(writer, b" x14ac:dyDescent=\"0.25\"");
         }
-
-        if has_data {
-            xml_start_tag(self.file_writer(), "row", &attributes);
-        } else {
-            xml_empty_tag(self.file_writer(), "row", &attributes);
+        if xf_index != 0 {
+            put(writer, b" s=\"");
+            put_u32(writer, xf_index);
+            put(writer, b"\" customFormat=\"1\"");
         }
+        if let Some(height) = height {
+            let height_in_chars = f64::from(height) * 0.75;
+            write!(writer, r#" ht="{height_in_chars}""#).expect(XML_WRITE_ERROR);
+        }
+        if hidden {
+            put(writer, b" hidden=\"1\"");
+        }
+        if height.is_some() {
+            put(writer, b" customHeight=\"1\"");
+        }
+        put(writer, if has_data { b">" } else { b"/>" });
     }
 
     // Note: the following write_*_cell() functions are optimized for minimum
@@ -19692,15 +19705,15 @@ impl Worksheet {
         #[cfg(any(feature = "ryu", feature = "zmij"))]
         let number = buffer.format_finite(number);
 
-        if xf_index > 0 {
-            write!(
-                writer,
-                r#"<c r="{col_name}{row}" s="{xf_index}"><v>{number}</v></c>"#
-            )
-            .expect(XML_WRITE_ERROR);
-        } else {
-            write!(writer, r#"<c r="{col_name}{row}"><v>{number}</v></c>"#).expect(XML_WRITE_ERROR);
-        }
+        // monitor patch: without either crate, as `write!` wrote it.
+        #[cfg(not(any(feature = "ryu", feature = "zmij")))]
+        let number = number.to_string();
+
+        // monitor patch: written piece by piece (see `cell_start`).
+        cell_start(writer, col_name, row, xf_index);
+        put(writer, b"><v>");
+        put(writer, number.as_bytes());
+        put(writer, b"</v></c>");
     }
 
     // Write the <c> element for a string.
@@ -19711,19 +19724,11 @@ impl Worksheet {
         string_index: u32,
         xf_index: u32,
     ) {
-        if xf_index > 0 {
-            write!(
-                writer,
-                r#"<c r="{col_name}{row}" s="{xf_index}" t="s"><v>{string_index}</v></c>"#
-            )
-            .expect(XML_WRITE_ERROR);
-        } else {
-            write!(
-                writer,
-                r#"<c r="{col_name}{row}" t="s"><v>{string_index}</v></c>"#
-            )
-            .expect(XML_WRITE_ERROR);
-        }
+        // monitor patch: written piece by piece (see `cell_start`).
+        cell_start(writer, col_name, row, xf_index);
+        put(writer, b" t=\"s\"><v>");
+        put_u32(writer, string_index);
+        put(writer, b"</v></c>");
     }
 
     // Write the <c> element for an inline string.
@@ -19744,19 +19749,13 @@ impl Worksheet {
         let string = crate::xmlwriter::escape_xml_escapes(string);
         let string = crate::xmlwriter::escape_xml_data(&string);
 
-        if xf_index > 0 {
-            write!(
-                writer,
-                r#"<c r="{col_name}{row}" s="{xf_index}" t="inlineStr"><is><t{preserve}>{string}</t></is></c>"#
-            )
-            .expect(XML_WRITE_ERROR);
-        } else {
-            write!(
-                writer,
-                r#"<c r="{col_name}{row}" t="inlineStr"><is><t{preserve}>{string}</t></is></c>"#
-            )
-            .expect(XML_WRITE_ERROR);
-        }
+        // monitor patch: written piece by piece (see `cell_start`).
+        cell_start(writer, col_name, row, xf_index);
+        put(writer, b" t=\"inlineStr\"><is><t");
+        put(writer, preserve.as_bytes());
+        put(writer, b">");
+        put(writer, string.as_bytes());
+        put(writer, b"</t></is></c>");
     }
 
     // Write the <c> element for an inline rich string.
@@ -19792,12 +19791,6 @@ impl Worksheet {
         xf_index: u32,
         result: &str,
     ) {
-        let style = if xf_index > 0 {
-            format!(r#" s="{xf_index}""#)
-        } else {
-            String::new()
-        };
-
         // Get the result type attribute.
         let result_type = if result.parse::<f64>().is_err() {
             match result {
@@ -19826,11 +19819,14 @@ impl Worksheet {
             result = Cow::Owned("0".to_string());
         }
 
-        write!(
-            writer,
-            r#"<c r="{col_name}{row}"{style}{result_type}><f>{formula}</f><v>{result}</v></c>"#
-        )
-        .expect(XML_WRITE_ERROR);
+        // monitor patch: written piece by piece (see `cell_start`).
+        cell_start(writer, col_name, row, xf_index);
+        put(writer, result_type.as_bytes());
+        put(writer, b"><f>");
+        put(writer, formula.as_bytes());
+        put(writer, b"</f><v>");
+        put(writer, result.as_bytes());
+        put(writer, b"</v></c>");
     }
 
     // Write the <c> element for an array formula.
@@ -19893,7 +19889,9 @@ impl Worksheet {
         // Write formatted blank cells and ignore unformatted blank cells (like
         // Excel does).
         if xf_index > 0 {
-            write!(writer, r#"<c r="{col_name}{row}" s="{xf_index}"/>"#).expect(XML_WRITE_ERROR);
+            // monitor patch: written piece by piece (see `cell_start`).
+            cell_start(writer, col_name, row, xf_index);
+            put(writer, b"/>");
         }
     }
 
@@ -21584,3 +21582,78 @@ pub(crate) enum BorderPosition {
     BottomCenter,
     BottomRight,
 }
+
+// monitor patch: a cell's element is written piece by piece rather than
+// through `write!`: the formatting machinery was most of the time a row
+// took to write. The bytes are the same. This writes `<c r="A1"` and, for a
+// formatted cell, ` s="3"`; the caller closes the tag.
+fn cell_start<W: Write>(writer: &mut W, col_name: &str, row: RowNum, xf_index: u32) {
+    put(writer, b"<c r=\"");
+    put(writer, col_name.as_bytes());
+    put_u32(writer, row);
+    put(writer, b"\"");
+    if xf_index > 0 {
+        put(writer, b" s=\"");
+        put_u32(writer, xf_index);
+        put(writer, b"\"");
+    }
+}
+
+fn put<W: Write>(writer: &mut W, bytes: &[u8]) {
+    writer.write_all(bytes).expect(XML_WRITE_ERROR);
+}
+
+fn put_u32<W: Write>(writer: &mut W, n: u32) {
+    put(writer, itoa::Buffer::new().format(n).as_bytes());
+}
+
+// monitor patch: `Format == Format` without a call to `memcmp` for each of
+// its short texts (font name and size, number format): the calls were most
+// of the time a cell's format lookup took. The same fields as `Format::eq`;
+// the font is taken apart whole, so a field added upstream fails to build.
+fn same_format(a: &Format, b: &Format) -> bool {
+    fn same_text(x: &str, y: &str) -> bool {
+        x.len() == y.len() && x.bytes().zip(y.bytes()).all(|(p, q)| p == q)
+    }
+    let crate::format::Font {
+        bold,
+        italic,
+        underline,
+        name,
+        size,
+        color,
+        strikethrough,
+        script,
+        family,
+        charset,
+        scheme,
+        condense,
+        extend,
+        is_hyperlink,
+    } = &a.font;
+    let f = &b.font;
+    *bold == f.bold
+        && *italic == f.italic
+        && *underline == f.underline
+        && same_text(name, &f.name)
+        && same_text(size, &f.size)
+        && *color == f.color
+        && *strikethrough == f.strikethrough
+        && *script == f.script
+        && *family == f.family
+        && *charset == f.charset
+        && *scheme == f.scheme
+        && *condense == f.condense
+        && *extend == f.extend
+        && *is_hyperlink == f.is_hyperlink
+        && a.alignment == b.alignment
+        && a.borders == b.borders
+        && a.fill == b.fill
+        && same_text(&a.num_format, &b.num_format)
+        && a.num_format_index == b.num_format_index
+        && a.hidden == b.hidden
+        && a.locked == b.locked
+        && a.checkbox == b.checkbox
+        && a.quote_prefix == b.quote_prefix
+}
+

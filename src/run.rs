@@ -441,26 +441,6 @@ pub(crate) fn month_in(
             per_capita: a.per_capita.map(|d| format!("{d:.2}")),
             triggers_json: serde_json::to_string(&a.triggers).unwrap_or_else(|_| "[]".into()),
         });
-    progress.stage("写入监测历史");
-    tx.record_month(
-        &month_key,
-        &run_id,
-        &rs.meta.id,
-        store_rows,
-        &people,
-        &point,
-        &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
-    )?;
-    drop(people);
-    tx.record_counted(&month_key, &once)?;
-    tx.record_expenses(&month_key, &expense_records(&data.expenses))?;
-    keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
-
-    progress.stage("生成报表");
-    let mut ctx = ReportCtx::new(rs, month, &data.members, &data.expenses);
-    ctx.supports = tx.supports(&month_key)?;
-    ctx.entry = tx.entry_causes(&month_key)?;
-    ctx.forms = &forms;
     let out = &plan.out;
     let oerr = |p: &Path, e: std::io::Error| MonitorError::Output {
         path: p.to_path_buf(),
@@ -533,8 +513,8 @@ pub(crate) fn month_in(
         &monitored_ids,
         rs.statistics.county_income_growth,
     );
-    let overrides = override_lines(&own);
-    let proposals = tx.proposals(&month_key)?;
+    // Everything the reports read from the store is read before this
+    // month is written, so that the two can go side by side.
     let mut issues = issues_with_unassessed(&data, &assessments);
     let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
     if let Some(w) = &jump {
@@ -550,65 +530,130 @@ pub(crate) fn month_in(
             },
         );
     }
-    let outputs = write_outputs(
-        tmp.path(),
-        &ctx,
-        &rows,
-        (&own, &proposals, &plan.public),
-        &ledger::LedgerData {
-            rows: &rows,
-            poor: &poor,
-            declined: &declined_rows,
-            overrides: &overrides,
-            eliminated: &eliminated,
-            changes: &changes,
-            trend: &trend,
-            years: &years,
-            households_read: data.households.len(),
-            issues: &issues,
-        },
-    )
-    .map_err(|e| shown_in_place(e, tmp.path(), &out.join(&month_key)))?;
-    let summary = build_summary(
-        &month_key,
-        rs,
-        &data,
-        &rows,
-        &issues,
-        &eliminated,
-        &changes,
-        trend,
-        outputs,
-    );
-    let mut summary = summary;
-    summary.warnings.extend(jump.clone());
-    summary.counts.poor_warned = poor.len();
-    summary.counts.declined = declined_rows.len();
-    let entries: Vec<crate::calendar::Entry> = rows
-        .iter()
-        .map(|r| crate::calendar::Entry {
-            township: &r.h.township,
-            status: r.st.status,
-            pending_months: r.st.pending_months,
-            decided: own.contains_key(r.h.id.as_str()),
-        })
-        .collect();
-    summary.calendar = crate::calendar::CalendarOut {
-        due: crate::calendar::due_dates(&rs.review.calendar, month),
-        waiting: crate::calendar::waiting(&entries, None, None),
+    let all_rows = || rows.iter().chain(&poor).chain(&declined_rows);
+    let reading = ReportReading {
+        supports: tx.supports(&month_key)?,
+        entry: entry_causes(&tx, &month_key, all_rows())?,
+        proposals: tx.proposals(&month_key)?,
+        overrides: override_lines(&own),
     };
-    summary.poor_households = poor.iter().map(household_out).collect();
-    let file = SummaryFile {
-        summary: &summary,
-        households: Listed(&rows),
-        poor_households: &summary.poor_households,
+    let listed_members = || {
+        let ids: rustc_hash::FxHashSet<&str> = all_rows().map(|r| r.h.id.as_str()).collect();
+        data.members
+            .iter()
+            .filter(|m| ids.contains(m.hh_id.as_str()))
+            .cloned()
+            .collect::<Vec<_>>()
     };
-    write_json(&tmp.path().join(SUMMARY_FILE), &file).map_err(|e| MonitorError::Output {
-        path: out.join(&month_key).join(SUMMARY_FILE),
-        msg: format!("写 summary.json 时出错（技术信息：{e}）"),
-    })?;
-    std::fs::write(tmp.path().join(RUN_MARK), &run_id)
-        .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
+    let record = || -> Result<()> {
+        tx.record_month(
+            &month_key,
+            &run_id,
+            &rs.meta.id,
+            store_rows,
+            &people,
+            &point,
+            &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        )?;
+        tx.record_counted(&month_key, &once)?;
+        tx.record_expenses(&month_key, &expense_records(&data.expenses))
+    };
+    let report = |members: &[crate::model::Member]| -> Result<Summary> {
+        let ReportReading {
+            supports,
+            entry,
+            proposals,
+            overrides,
+        } = reading;
+        let mut ctx = ReportCtx::new(rs, month, members, &data.expenses);
+        ctx.supports = supports;
+        ctx.entry = entry;
+        ctx.forms = &forms;
+        let outputs = write_outputs(
+            tmp.path(),
+            &ctx,
+            &rows,
+            (&own, &proposals, &plan.public),
+            &ledger::LedgerData {
+                rows: &rows,
+                poor: &poor,
+                declined: &declined_rows,
+                overrides: &overrides,
+                eliminated: &eliminated,
+                changes: &changes,
+                trend: &trend,
+                years: &years,
+                households_read: data.households.len(),
+                issues: &issues,
+            },
+        )
+        .map_err(|e| shown_in_place(e, tmp.path(), &out.join(&month_key)))?;
+        let mut summary = build_summary(
+            &month_key,
+            rs,
+            (data.households.len(), data.expenses.len()),
+            &rows,
+            &issues,
+            &eliminated,
+            &changes,
+            trend,
+            outputs,
+        );
+        summary.warnings.extend(jump.clone());
+        summary.counts.poor_warned = poor.len();
+        summary.counts.declined = declined_rows.len();
+        let entries: Vec<crate::calendar::Entry> = rows
+            .iter()
+            .map(|r| crate::calendar::Entry {
+                township: &r.h.township,
+                status: r.st.status,
+                pending_months: r.st.pending_months,
+                decided: own.contains_key(r.h.id.as_str()),
+            })
+            .collect();
+        summary.calendar = crate::calendar::CalendarOut {
+            due: crate::calendar::due_dates(&rs.review.calendar, month),
+            waiting: crate::calendar::waiting(&entries, None, None),
+        };
+        summary.poor_households = poor.iter().map(household_out).collect();
+        let file = SummaryFile {
+            summary: &summary,
+            households: Listed(&rows),
+            poor_households: &summary.poor_households,
+        };
+        write_json(&tmp.path().join(SUMMARY_FILE), &file).map_err(|e| MonitorError::Output {
+            path: out.join(&month_key).join(SUMMARY_FILE),
+            msg: format!("写 summary.json 时出错（技术信息：{e}）"),
+        })?;
+        std::fs::write(tmp.path().join(RUN_MARK), &run_id)
+            .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
+        Ok(summary)
+    };
+    let summary = if side_by_side(
+        rows.len() + poor.len() + declined_rows.len(),
+        data.households.len(),
+    ) {
+        // The reports are written from a copy of the listed households'
+        // members while the whole month is stored from all of them.
+        let members = listed_members();
+        progress.stage("写入监测历史、生成报表");
+        let (stored, reported) = std::thread::scope(|s| {
+            let job = s.spawn(|| crate::error::catch_panic(|| report(&members)));
+            let stored = record();
+            (stored, job.join())
+        });
+        stored?;
+        reported
+            .unwrap_or_else(|_| Err("生成报表的线程意外中止".into()))
+            .map_err(MonitorError::Internal)??
+    } else {
+        progress.stage("写入监测历史");
+        record()?;
+        drop(people);
+        keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
+        progress.stage("生成报表");
+        report(&data.members)?
+    };
     fault_point("before_publish");
 
     let mut warnings = recovered;
@@ -628,6 +673,53 @@ pub(crate) fn month_in(
         stale_later_months: later,
         warnings,
     })
+}
+
+/// What the reports read from the history store: read before this month
+/// is written (none of it is written by the month's run).
+struct ReportReading {
+    supports: std::collections::HashMap<String, crate::measures::Support>,
+    entry: std::collections::HashMap<String, Vec<String>>,
+    proposals: std::collections::HashMap<String, crate::decide::Levels>,
+    overrides: Vec<ledger::OverrideLine>,
+}
+
+/// The causes each listed household showed in the month it was taken into
+/// monitoring (its 纳入监测时间 this month): this month's own causes when
+/// that is this month, else the stored row of that month.
+fn entry_causes<'r>(
+    tx: &history::Tx,
+    month_key: &str,
+    rows: impl Iterator<Item = &'r RiskRow<'r>>,
+) -> Result<std::collections::HashMap<String, Vec<String>>> {
+    let mut entry = std::collections::HashMap::new();
+    let mut earlier: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        match r.st.identified.as_deref() {
+            Some(m) if m == month_key => {
+                entry.insert(r.h.id.to_string(), r.a.causes());
+            }
+            Some(m) => earlier.push((r.h.id.as_str(), m)),
+            None => {}
+        }
+    }
+    entry.extend(tx.causes_in(&earlier)?);
+    Ok(entry)
+}
+
+/// Whether this month is stored and its reports written side by side (two
+/// cores busy instead of one while the store is written): only when few
+/// households are listed, as the reports then hold little beside what
+/// storing holds. With a quarter of a province's 2 million households
+/// listed, one after the other keeps the run under 2 GB (README, 规模和性能).
+/// `MONITOR_SIDE_BY_SIDE=1` or `0` decides it instead (for the tests and
+/// the benchmark, which compare the two).
+fn side_by_side(listed: usize, households: usize) -> bool {
+    match std::env::var("MONITOR_SIDE_BY_SIDE").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => listed.saturating_mul(5) <= households,
+    }
 }
 
 /// This month's conclusions recorded past a gate (reasons from 备注).
@@ -1062,7 +1154,7 @@ fn run_parallel(jobs: Vec<(&str, Job)>) -> Result<()> {
 fn build_summary(
     month_key: &str,
     rs: &RuleSet,
-    data: &MonthData,
+    (households_read, expense_records): (usize, usize),
     rows: &[RiskRow],
     issues: &[DataIssue],
     eliminated: &[history::EliminatedRow],
@@ -1072,7 +1164,7 @@ fn build_summary(
 ) -> Summary {
     let at_risk: Vec<&RiskRow> = rows.iter().filter(|r| r.a.at_risk()).collect();
     let mut counts = Counts {
-        households_read: data.households.len(),
+        households_read,
         risk_households: at_risk.len(),
         risk_people: at_risk.iter().map(|r| r.h.size).sum(),
         monitored: rows.iter().filter(|r| r.st.status.monitored()).count(),
@@ -1081,7 +1173,7 @@ fn build_summary(
         natural_changes: changes.len(),
         data_issues: issues.len(),
         rows_skipped: issues.iter().filter(|i| i.severity == "已跳过").count(),
-        expense_records: data.expenses.len(),
+        expense_records,
         ..Default::default()
     };
     for r in rows {

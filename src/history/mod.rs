@@ -1207,18 +1207,28 @@ impl Tx<'_> {
         )
     }
 
-    /// The causes each household showed in the month it was taken into
-    /// monitoring (纳入监测时间 of its latest row up to `month`).
-    pub fn entry_causes(&self, month: &str) -> Result<HashMap<String, Vec<String>>> {
-        self.json_by_household(
-            "SELECT e.hh_id, e.causes FROM assessments e
-             JOIN (SELECT a.hh_id, a.identified FROM assessments a
-                   JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month <= ?1 GROUP BY hh_id) l
-                     ON l.hh_id = a.hh_id AND l.m = a.month
-                   WHERE a.identified IS NOT NULL) p
-               ON p.hh_id = e.hh_id AND p.identified = e.month",
-            month,
-        )
+    /// The causes stored for each (户编号, month) asked, where that month
+    /// has a row for the household.
+    pub fn causes_in(&self, wanted: &[(&str, &str)]) -> Result<HashMap<String, Vec<String>>> {
+        let mut st = q!(
+            self,
+            self.tx
+                .prepare_cached("SELECT causes FROM assessments WHERE month = ?1 AND hh_id = ?2")
+        )?;
+        let mut out = HashMap::new();
+        for (hh_id, month) in wanted {
+            let json: Option<String> = q!(
+                self,
+                st.query_row(params![month, hh_id], |r| r.get(0)).optional()
+            )?;
+            if let Some(json) = json {
+                out.insert(
+                    hh_id.to_string(),
+                    serde_json::from_str(&json).unwrap_or_default(),
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// Rows of (户编号, JSON) for `month`, parsed.

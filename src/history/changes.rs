@@ -106,8 +106,7 @@ pub struct PeopleInKeyOrder<'m> {
 
 impl<'m> PeopleInKeyOrder<'m> {
     pub fn new(members: &'m [Member]) -> Self {
-        let mut order: Vec<u32> = (0..members.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| key_order(&members[a as usize], &members[b as usize]));
+        let order = key_sorted(members, 1 << 16);
         PeopleInKeyOrder { members, order }
     }
 
@@ -119,6 +118,41 @@ impl<'m> PeopleInKeyOrder<'m> {
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+}
+
+/// Positions of `members` in the order of their keys; of two with one key
+/// the one read first comes first (so the later read replaces it in the
+/// store). Above `split_above` people the two halves are sorted on two
+/// cores and merged: a province's 7 million people took 4.8 s on one.
+fn key_sorted(members: &[Member], split_above: usize) -> Vec<u32> {
+    let by_key =
+        |a: &u32, b: &u32| key_order(&members[*a as usize], &members[*b as usize]).then(a.cmp(b));
+    let mut order: Vec<u32> = (0..members.len() as u32).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || order.len() <= split_above {
+        order.sort_unstable_by(by_key);
+        return order;
+    }
+    let (left, right) = order.split_at_mut(members.len() / 2);
+    std::thread::scope(|s| {
+        s.spawn(|| left.sort_unstable_by(by_key));
+        right.sort_unstable_by(by_key);
+    });
+    let (left, right) = order.split_at(members.len() / 2);
+    let mut merged = Vec::with_capacity(order.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if by_key(&right[j], &left[i]).is_lt() {
+            merged.push(right[j]);
+            j += 1;
+        } else {
+            merged.push(left[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&left[i..]);
+    merged.extend_from_slice(&right[j..]);
+    merged
 }
 
 /// This month's households, found by 户编号 through a sorted list of
@@ -437,6 +471,41 @@ mod tests {
         };
         let month = chrono::NaiveDate::from_ymd_opt(2020, 4, 1).unwrap();
         natural_changes(prev, hh, &PeopleInKeyOrder::new(members), month).unwrap()
+    }
+
+    #[test]
+    fn people_sorted_on_two_cores_are_in_key_order_first_read_first() {
+        // IDs, no IDs (household/name keys), and the same key twice.
+        let mut rng = Rng::new(7);
+        let people: Vec<Member> = (0..5000)
+            .map(|_| {
+                let hh = format!("H{}", rng.below(300));
+                let name = format!("人{}", rng.below(4));
+                let id = if rng.chance(70) {
+                    format!("5325{:014}", rng.below(2000))
+                } else {
+                    String::new()
+                };
+                member(&hh, &name, &id)
+            })
+            .collect();
+        let split = key_sorted(&people, 0);
+        assert_eq!(split, key_sorted(&people, usize::MAX));
+        assert_eq!(split.len(), people.len());
+        for w in split.windows(2) {
+            let (a, b) = (&people[w[0] as usize], &people[w[1] as usize]);
+            match key_order(a, b) {
+                Ordering::Less => {}
+                Ordering::Equal => assert!(w[0] < w[1], "same key: first read first"),
+                Ordering::Greater => panic!("{:?} after {:?}", a.id_no, b.id_no),
+            }
+        }
+        assert!(
+            split
+                .windows(2)
+                .any(|w| key_order(&people[w[0] as usize], &people[w[1] as usize]).is_eq()),
+            "the test has people with one key"
+        );
     }
 
     #[test]

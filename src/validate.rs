@@ -386,7 +386,24 @@ pub fn load_month(
     if has_income_cols {
         require_income_columns(&ht, opts)?;
     }
-    let mut roster = read_roster(&ht, has_income_cols, &mut issues)?;
+    // The members' rows are read on another core while the roster is,
+    // then settled against it in row order: the same members and problems
+    // as if read after it.
+    let mt = inputs
+        .members
+        .as_ref()
+        .map(|spec| cache.table(spec, MEMBER_SPECS));
+    let (roster, ahead) = std::thread::scope(|s| {
+        let job = match &mt {
+            Some(Ok(t)) => {
+                Some(s.spawn(move || crate::error::catch_panic(|| read_members_ahead(t))))
+            }
+            _ => None,
+        };
+        let roster = read_roster(&ht, has_income_cols, &mut issues);
+        (roster, job.map(|j| j.join()))
+    });
+    let mut roster = roster?;
     if roster.households.is_empty() && roster.members.is_empty() {
         return Err(MonitorError::input(
             crate::error::Location {
@@ -405,12 +422,17 @@ pub fn load_month(
     // The roster's cells are no longer needed; its column map stays for
     // locating problems found later.
     ht.release_rows();
-    if let Some(spec) = &inputs.members {
+    if let Some(mt) = mt {
         progress("读取家庭成员");
+        let mt = mt?;
+        let ahead = match ahead {
+            Some(Ok(Ok(read))) => read?,
+            Some(Ok(Err(panic))) => return Err(MonitorError::Internal(panic)),
+            _ => return Err(MonitorError::Internal("读取家庭成员的线程意外中止".into())),
+        };
         let mut members = std::mem::take(&mut roster.members);
-        let mt = cache.table(spec, MEMBER_SPECS)?;
         issues.notes(&mt);
-        read_members(&mt, &roster, &mut members, &mut issues)?;
+        settle_members(&mt, &roster, ahead, &mut members, &mut issues);
         roster.members = members;
     }
     let households = settle_sizes(&ht, roster, &mut issues);
@@ -762,50 +784,52 @@ fn read_count(
     }
 }
 
-fn read_members(
-    mt: &Table,
-    roster: &Roster,
-    members: &mut Chunked<Member>,
-    issues: &mut Issues,
-) -> Result<()> {
-    // A member's 证件号码 seen before (member, row number): listed twice,
-    // counted once (rows of this file only).
-    let mut seen: KeyIndex<(u32, u32)> = KeyIndex::with_capacity(0);
-    let notes = mt.for_each_row(|row_no, row| {
-        let Some(hh_id) = ident_or_report(mt, row_no, row, issues) else {
+/// A members' file read ahead of the roster (on another core): every
+/// row's member and problems, in row order, for [`settle_members`].
+struct MembersAhead {
+    members: Chunked<Member>,
+    /// The sheet row of each member.
+    rows: Vec<u32>,
+    /// A member's 户编号 / 证件号码 cell, when its text is not what was
+    /// read from it (a number, spaces): the value its problem shows.
+    raw_hh: Vec<(u32, Cell)>,
+    raw_id: Vec<(u32, Cell)>,
+    /// Problems by the member they come with: a row left out before it
+    /// (false), or its own 证件号码 (true).
+    found: Vec<(u32, bool, DataIssue)>,
+    /// Cells of the sheet left out or shortened while reading.
+    notes: Vec<crate::ingest::GridNote>,
+}
+
+fn read_members_ahead(mt: &Table) -> Result<MembersAhead> {
+    let mut a = MembersAhead {
+        members: Chunked::default(),
+        rows: Vec::new(),
+        raw_hh: Vec::new(),
+        raw_id: Vec::new(),
+        found: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut local = Issues(Vec::new());
+    a.notes = mt.for_each_row(|row_no, row| {
+        let next = a.members.len() as u32;
+        let Some(hh_id) = ident_or_report(mt, row_no, row, &mut local) else {
+            a.found.extend(local.0.drain(..).map(|i| (next, false, i)));
             return;
         };
-        let known = roster
-            .index
-            .get(&hh_id, |&i| &roster.households.get(i as usize).id);
-        if known.is_none() {
-            issues.push(
-                mt,
-                row_no,
-                Some("户编号"),
-                mt.cell(row, "户编号"),
-                SKIP,
-                "该成员的户编号不在农户信息中",
-            );
-            return;
-        }
-        let id_no = id_no_checked(mt, row_no, row, issues);
-        if !id_no.is_empty() {
-            let at = (u32::try_from(members.len()).unwrap_or(u32::MAX), row_no);
-            let key_of = |&(i, _): &(u32, u32)| members.get(i as usize).id_no.as_str();
-            if let Some((_, first)) = seen.insert(&id_no, at, key_of) {
-                issues.push(
-                    mt,
-                    row_no,
-                    Some("证件号码"),
-                    mt.cell(row, "证件号码"),
-                    SKIP,
-                    format!("家庭成员重复（第{first}行已有该证件号码），本行未采用"),
-                );
-                return;
+        let id_no = id_no_checked(mt, row_no, row, &mut local);
+        a.found.extend(local.0.drain(..).map(|i| (next, true, i)));
+        for (key, read, raw) in [
+            ("户编号", &hh_id, &mut a.raw_hh),
+            ("证件号码", &id_no, &mut a.raw_id),
+        ] {
+            let cell = mt.cell(row, key);
+            if cell.text_compact() != *read {
+                raw.push((next, cell.clone()));
             }
         }
-        members.push(Member {
+        a.rows.push(row_no);
+        a.members.push(Member {
             hh_id,
             name: mt.cell(row, "姓名").text_compact(),
             id_no,
@@ -813,8 +837,74 @@ fn read_members(
             health: mt.cell(row, "健康状况").label(),
         });
     })?;
-    issues.read_notes(mt, &notes);
-    Ok(())
+    Ok(a)
+}
+
+/// The members read ahead, checked against the roster in row order: a
+/// member of a household not on it is left out (its 证件号码 unchecked), a
+/// 证件号码 seen before is counted once.
+fn settle_members(
+    mt: &Table,
+    roster: &Roster,
+    ahead: MembersAhead,
+    members: &mut Chunked<Member>,
+    issues: &mut Issues,
+) {
+    let raw_of = |raw: &[(u32, Cell)], k: u32, read: &CompactString| {
+        raw.binary_search_by_key(&k, |(i, _)| *i)
+            .map_or_else(|_| Cell::Text(read.clone()), |at| raw[at].1.clone())
+    };
+    // A member's 证件号码 seen before (member, row number): listed twice,
+    // counted once (rows of this file only).
+    let mut seen: KeyIndex<(u32, u32)> = KeyIndex::with_capacity(0);
+    let mut found = ahead.found.into_iter().peekable();
+    let mut own = Vec::new();
+    let people = ahead.members.into_iter().zip(ahead.rows);
+    for (k, (m, row_no)) in (0u32..).zip(people) {
+        while let Some((_, belongs, issue)) = found.next_if(|(at, _, _)| *at == k) {
+            if belongs {
+                own.push(issue);
+            } else {
+                issues.0.push(issue);
+            }
+        }
+        let known = roster
+            .index
+            .get(&m.hh_id, |&i| &roster.households.get(i as usize).id);
+        if known.is_none() {
+            own.clear();
+            let cell = raw_of(&ahead.raw_hh, k, &m.hh_id);
+            issues.push(
+                mt,
+                row_no,
+                Some("户编号"),
+                &cell,
+                SKIP,
+                "该成员的户编号不在农户信息中",
+            );
+            continue;
+        }
+        issues.0.append(&mut own);
+        if !m.id_no.is_empty() {
+            let at = (u32::try_from(members.len()).unwrap_or(u32::MAX), row_no);
+            let key_of = |&(i, _): &(u32, u32)| members.get(i as usize).id_no.as_str();
+            if let Some((_, first)) = seen.insert(&m.id_no, at, key_of) {
+                let cell = raw_of(&ahead.raw_id, k, &m.id_no);
+                issues.push(
+                    mt,
+                    row_no,
+                    Some("证件号码"),
+                    &cell,
+                    SKIP,
+                    format!("家庭成员重复（第{first}行已有该证件号码），本行未采用"),
+                );
+                continue;
+            }
+        }
+        members.push(m);
+    }
+    issues.0.extend(found.map(|(_, _, issue)| issue));
+    issues.read_notes(mt, &ahead.notes);
 }
 
 struct Settled {

@@ -527,3 +527,59 @@ fn every_sheet_writes_each_row_once_and_keeps_its_height() {
     assert!(sheets_checked >= 10, "{sheets_checked} sheets");
     assert!(tall_rows > 0, "no row kept the height set on it");
 }
+
+#[test]
+fn member_problems_are_listed_in_row_order_as_if_read_after_the_roster() {
+    // The members' file is read while the roster is: each row's problems
+    // still come in its order, and a member of a household not on the
+    // roster is left out without its 证件号码 being checked.
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    // A check digit wrong, and the same number in full-width digits (shown
+    // as written).
+    let bad = "110105194912310039";
+    let wide: String = bad
+        .chars()
+        .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
+        .collect();
+    let rows = vec![
+        vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")],
+        vec![s("A"), s("甲"), s("P-A-0"), s("户主")],
+        vec![s(""), s("无户"), s("X"), s("家人")],
+        vec![s("Z"), s("外人"), s(bad), s("家人")],
+        vec![s("A"), s("乙"), s(bad), s("家人")],
+        vec![s("A"), s("丙"), s(&wide), s("家人")],
+        vec![n(12345.0), s("丁"), s("P-X"), s("家人")],
+    ];
+    ws.xlsx("data/2020-03/m.xlsx", "成员", &rows, &[]);
+    ws.month("2020-03");
+    let issues = sheet(&ws.path("out/2020-03/风险户台账.xlsx"), "数据问题");
+    let header = (0..issues.len())
+        .find(|&r| issues[r].iter().any(|c| text(c) == "问题说明"))
+        .expect("数据问题 header");
+    let (file, row, value, reason) = (
+        col(&issues, header, "文件"),
+        col(&issues, header, "行"),
+        col(&issues, header, "原值"),
+        col(&issues, header, "问题说明"),
+    );
+    let members: Vec<(String, String, String)> = issues[header + 1..]
+        .iter()
+        .filter(|r| text(&r[file]).contains("m.xlsx"))
+        .map(|r| (text(&r[row]), text(&r[value]), text(&r[reason])))
+        .collect();
+    let expected = [
+        ("3", "", "户编号为空"),
+        ("4", "Z", "不在农户信息中"),
+        ("5", bad, "校验位"),
+        ("6", wide.as_str(), "校验位"),
+        ("6", wide.as_str(), "第5行已有该证件号码"),
+        ("7", "12345", "不在农户信息中"),
+    ];
+    assert_eq!(members.len(), expected.len(), "{members:?}");
+    for ((r, v, why), (er, ev, ewhy)) in members.iter().zip(expected) {
+        assert_eq!((r.as_str(), v.as_str()), (er, ev), "{members:?}");
+        assert!(why.contains(ewhy), "{why} / {ewhy}");
+    }
+}

@@ -450,101 +450,6 @@ pub(crate) fn month_in(
         .prefix(&crate::publish::tmp_prefix(&month_key, &store_id))
         .tempdir_in(out)
         .map_err(|e| oerr(out, e))?;
-    let (listed, declined_rows): (Vec<RiskRow>, Vec<RiskRow>) = present
-        .map(|x| (x, false))
-        .chain(carried.map(|x| (x, true)))
-        .filter(|((_, st), _)| {
-            st.status.under_review() || matches!(st.status, Status::Eliminated | Status::Declined)
-        })
-        .map(|(((h, a), st), absent)| {
-            let (class, risk) = class_label(rs, h.hh_type);
-            RiskRow {
-                h,
-                a,
-                class,
-                risk,
-                st,
-                absent,
-            }
-        })
-        .partition(|r| r.st.status != Status::Declined);
-    let mut rows = listed;
-    // Monitored first (by 乡镇, 村, 户编号), eliminated ones after them.
-    rows.sort_by(|a, b| {
-        (
-            a.st.status == Status::Eliminated,
-            &a.h.township,
-            &a.h.village,
-            &a.h.id,
-        )
-            .cmp(&(
-                b.st.status == Status::Eliminated,
-                &b.h.township,
-                &b.h.village,
-                &b.h.id,
-            ))
-    });
-    let poor: Vec<RiskRow> = data
-        .households
-        .iter()
-        .zip(&assessments)
-        .zip(&statuses)
-        .filter(|((h, a), _)| h.hh_type == HouseholdType::Poor && a.at_risk())
-        .map(|((h, a), st)| {
-            let (class, risk) = class_label(rs, h.hh_type);
-            RiskRow {
-                h,
-                a,
-                class,
-                risk,
-                st,
-                absent: false,
-            }
-        })
-        .collect();
-    let monitored_ids: std::collections::HashSet<&str> = rows
-        .iter()
-        .filter(|r| r.st.status.under_review())
-        .map(|r| r.h.id.as_str())
-        .collect();
-    let years = crate::report::stats::by_tuopin_year(
-        &data.households,
-        &assessments,
-        &monitored_ids,
-        rs.statistics.county_income_growth,
-    );
-    // Everything the reports read from the store is read before this
-    // month is written, so that the two can go side by side.
-    let mut issues = issues_with_unassessed(&data, &assessments);
-    let jump = share_jump(&tx.previous_share(&month_key)?, &assessments);
-    if let Some(w) = &jump {
-        issues.insert(
-            0,
-            DataIssue {
-                loc: crate::error::Location::file(
-                    plan.inputs.households.path.display().to_string(),
-                ),
-                value: String::new(),
-                severity: "存疑",
-                reason: w.clone(),
-            },
-        );
-    }
-    let all_rows = || rows.iter().chain(&poor).chain(&declined_rows);
-    let reading = ReportReading {
-        supports: tx.supports(&month_key)?,
-        entry: entry_causes(&tx, &month_key, all_rows())?,
-        proposals: tx.proposals(&month_key)?,
-        overrides: override_lines(&own),
-    };
-    let listed_members = || {
-        let ids: rustc_hash::FxHashSet<&str> = all_rows().map(|r| r.h.id.as_str()).collect();
-        data.members
-            .iter()
-            .filter(|m| ids.contains(m.hh_id.as_str()))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
     let record = || -> Result<()> {
         tx.record_month(
             &month_key,
@@ -558,7 +463,16 @@ pub(crate) fn month_in(
         tx.record_counted(&month_key, &once)?;
         tx.record_expenses(&month_key, &expense_records(&data.expenses))
     };
-    let report = |members: &[crate::model::Member]| -> Result<Summary> {
+    let report = |p: Prepared, members: &[crate::model::Member]| -> Result<Summary> {
+        let Prepared {
+            rows,
+            poor,
+            declined: declined_rows,
+            years,
+            issues,
+            jump,
+            reading,
+        } = p;
         let ReportReading {
             supports,
             entry,
@@ -599,7 +513,7 @@ pub(crate) fn month_in(
             trend,
             outputs,
         );
-        summary.warnings.extend(jump.clone());
+        summary.warnings.extend(jump);
         summary.counts.poor_warned = poor.len();
         summary.counts.declined = declined_rows.len();
         let entries: Vec<crate::calendar::Entry> = rows
@@ -629,16 +543,20 @@ pub(crate) fn month_in(
             .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
         Ok(summary)
     };
-    let summary = if side_by_side(
-        rows.len() + poor.len() + declined_rows.len(),
-        data.households.len(),
-    ) {
+    let on = Subjects {
+        data: &data,
+        assessments: &assessments,
+        statuses: &statuses,
+        absent: &absent,
+    };
+    let summary = if side_by_side(on.listed(), data.households.len()) {
+        let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
         // The reports are written from a copy of the listed households'
         // members while the whole month is stored from all of them.
-        let members = listed_members();
+        let members = p.listed_members(&data.members);
         progress.stage("写入监测历史、生成报表");
         let (stored, reported) = std::thread::scope(|s| {
-            let job = s.spawn(|| crate::error::catch_panic(|| report(&members)));
+            let job = s.spawn(|| crate::error::catch_panic(|| report(p, &members)));
             let stored = record();
             (stored, job.join())
         });
@@ -647,17 +565,27 @@ pub(crate) fn month_in(
             .unwrap_or_else(|_| Err("生成报表的线程意外中止".into()))
             .map_err(MonitorError::Internal)??
     } else {
+        // One after the other, the reports' data gathered once the month
+        // is stored and the members not listed are let go.
         progress.stage("写入监测历史");
         record()?;
         drop(people);
         keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
         progress.stage("生成报表");
-        report(&data.members)?
+        let on = Subjects {
+            data: &data,
+            assessments: &assessments,
+            statuses: &statuses,
+            absent: &absent,
+        };
+        let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
+        report(p, &data.members)?
     };
     fault_point("before_publish");
 
     let mut warnings = recovered;
-    warnings.extend(jump);
+    // The month's own warning (a sudden jump in the share warned).
+    warnings.extend(summary.warnings.iter().cloned());
     warnings.extend(crate::publish::publish(
         out,
         &month_key,
@@ -672,6 +600,169 @@ pub(crate) fn month_in(
         summary,
         stale_later_months: later,
         warnings,
+    })
+}
+
+/// The month's households with their assessments and statuses, and those
+/// carried from last month though not on the roster.
+struct Subjects<'a> {
+    data: &'a MonthData,
+    assessments: &'a [Assessment],
+    statuses: &'a [MonthStatus],
+    absent: &'a [(Household, Assessment, MonthStatus)],
+}
+
+impl<'a> Subjects<'a> {
+    /// Each household with its assessment and status, and whether it is
+    /// carried (not on this month's roster).
+    fn all(&self) -> impl Iterator<Item = (&'a Household, &'a Assessment, &'a MonthStatus, bool)> {
+        let present = self
+            .data
+            .households
+            .iter()
+            .zip(self.assessments)
+            .zip(self.statuses);
+        let carried = self.absent.iter().map(|(h, a, st)| ((h, a), st));
+        present
+            .map(|x| (x, false))
+            .chain(carried.map(|x| (x, true)))
+            .map(|(((h, a), st), absent)| (h, a, st, absent))
+    }
+
+    /// Households on the reports' lists (the ledger's, 未脱贫户 warned, 不纳入).
+    fn listed(&self) -> usize {
+        self.all()
+            .filter(|(h, a, st, _)| on_lists(h, a, st))
+            .count()
+    }
+}
+
+fn on_lists(h: &Household, a: &Assessment, st: &MonthStatus) -> bool {
+    st.status.under_review()
+        || matches!(st.status, Status::Eliminated | Status::Declined)
+        || (h.hh_type == HouseholdType::Poor && a.at_risk())
+}
+
+/// What the reports are written from.
+struct Prepared<'a> {
+    /// The ledger's households: monitored first (by 乡镇, 村, 户编号),
+    /// eliminated ones after them.
+    rows: Vec<RiskRow<'a>>,
+    /// 未脱贫户 that triggered (listed on their own).
+    poor: Vec<RiskRow<'a>>,
+    declined: Vec<RiskRow<'a>>,
+    years: Vec<crate::report::stats::YearLine>,
+    issues: Vec<DataIssue>,
+    /// A sudden jump in the share warned.
+    jump: Option<String>,
+    reading: ReportReading,
+}
+
+impl Prepared<'_> {
+    /// The members of the listed households, copied.
+    fn listed_members(&self, members: &[crate::model::Member]) -> Vec<crate::model::Member> {
+        let all = self.rows.iter().chain(&self.poor).chain(&self.declined);
+        let ids: rustc_hash::FxHashSet<&str> = all.map(|r| r.h.id.as_str()).collect();
+        members
+            .iter()
+            .filter(|m| ids.contains(m.hh_id.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+fn risk_row<'a>(
+    rs: &'a RuleSet,
+    (h, a, st, absent): (&'a Household, &'a Assessment, &'a MonthStatus, bool),
+) -> RiskRow<'a> {
+    let (class, risk) = class_label(rs, h.hh_type);
+    RiskRow {
+        h,
+        a,
+        class,
+        risk,
+        st,
+        absent,
+    }
+}
+
+/// The reports' lists and what they read from the store (none of which the
+/// month's own writing changes: gathered before or after it alike).
+fn prepare_reports<'a>(
+    tx: &history::Tx,
+    plan: &Plan,
+    rs: &'a RuleSet,
+    month_key: &str,
+    on: &Subjects<'a>,
+    own: &std::collections::HashMap<String, history::Decision>,
+) -> Result<Prepared<'a>> {
+    let (mut rows, declined): (Vec<RiskRow>, Vec<RiskRow>) = on
+        .all()
+        .filter(|(_, _, st, _)| {
+            st.status.under_review() || matches!(st.status, Status::Eliminated | Status::Declined)
+        })
+        .map(|x| risk_row(rs, x))
+        .partition(|r| r.st.status != Status::Declined);
+    rows.sort_by(|a, b| {
+        (
+            a.st.status == Status::Eliminated,
+            &a.h.township,
+            &a.h.village,
+            &a.h.id,
+        )
+            .cmp(&(
+                b.st.status == Status::Eliminated,
+                &b.h.township,
+                &b.h.village,
+                &b.h.id,
+            ))
+    });
+    let poor: Vec<RiskRow> = on
+        .all()
+        .filter(|(h, a, _, absent)| !absent && h.hh_type == HouseholdType::Poor && a.at_risk())
+        .map(|x| risk_row(rs, x))
+        .collect();
+    let monitored_ids: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.st.status.under_review())
+        .map(|r| r.h.id.as_str())
+        .collect();
+    let years = crate::report::stats::by_tuopin_year(
+        &on.data.households,
+        on.assessments,
+        &monitored_ids,
+        rs.statistics.county_income_growth,
+    );
+    let mut issues = issues_with_unassessed(on.data, on.assessments);
+    let jump = share_jump(&tx.previous_share(month_key)?, on.assessments);
+    if let Some(w) = &jump {
+        issues.insert(
+            0,
+            DataIssue {
+                loc: crate::error::Location::file(
+                    plan.inputs.households.path.display().to_string(),
+                ),
+                value: String::new(),
+                severity: "存疑",
+                reason: w.clone(),
+            },
+        );
+    }
+    let all_rows = rows.iter().chain(&poor).chain(&declined);
+    let reading = ReportReading {
+        supports: tx.supports(month_key)?,
+        entry: entry_causes(tx, month_key, all_rows)?,
+        proposals: tx.proposals(month_key)?,
+        overrides: override_lines(own),
+    };
+    Ok(Prepared {
+        rows,
+        poor,
+        declined,
+        years,
+        issues,
+        jump,
+        reading,
     })
 }
 
@@ -708,19 +799,25 @@ fn entry_causes<'r>(
 }
 
 /// Whether this month is stored and its reports written side by side (two
-/// cores busy instead of one while the store is written): only when few
-/// households are listed, as the reports then hold little beside what
-/// storing holds. With a quarter of a province's 2 million households
-/// listed, one after the other keeps the run under 2 GB (README, 规模和性能).
+/// cores busy instead of one while the store is written). Memory decides:
+/// the reports then hold their own data beside all the month's records that
+/// storing holds. A county (up to half a million households: a few hundred
+/// MB in all) always; a larger run only when few households are listed —
+/// with a quarter of a province's 2 million listed, one after the other
+/// keeps it under 2 GB (README, 规模和性能).
 /// `MONITOR_SIDE_BY_SIDE=1` or `0` decides it instead (for the tests and
 /// the benchmark, which compare the two).
 fn side_by_side(listed: usize, households: usize) -> bool {
     match std::env::var("MONITOR_SIDE_BY_SIDE").as_deref() {
         Ok("1") => true,
         Ok("0") => false,
-        _ => listed.saturating_mul(5) <= households,
+        _ => households <= COUNTY_SIZE || listed.saturating_mul(5) <= households,
     }
 }
+
+/// Households of the largest county (the largest in China have about half a
+/// million): below this a whole month stays well under 1 GB.
+const COUNTY_SIZE: usize = 500_000;
 
 /// This month's conclusions recorded past a gate (reasons from 备注).
 fn override_lines(
@@ -1254,6 +1351,13 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
 mod tests {
     use super::*;
     use crate::model::Member;
+
+    #[test]
+    fn a_county_is_stored_beside_its_reports_a_province_only_when_few_are_listed() {
+        assert!(side_by_side(40_000, 100_000), "a county at any share");
+        assert!(side_by_side(258_000, 2_000_000), "a province, 13% listed");
+        assert!(!side_by_side(637_000, 2_000_000), "a province, 32% listed");
+    }
 
     #[test]
     fn a_household_not_assessed_is_named_by_its_roster_row() {

@@ -467,9 +467,9 @@ fn month_record(ws: &Ws, month: &str) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn storing_and_reporting_side_by_side_leaves_the_same_months() {
-    // Twelve households, two or three listed: few enough that the month is
-    // stored while its reports are written. Each way is forced in turn and
-    // the months compared, workbook part by part and row by row in the store.
+    // A county's month is stored while its reports are written. Each way is
+    // forced in turn and the months compared, workbook part by part and row
+    // by row in the store.
     let low = 6000.0;
     let ok = 30000.0;
     let others = ["C", "D", "E", "F", "G", "H", "I", "J", "K", "L"];
@@ -523,7 +523,7 @@ fn storing_and_reporting_side_by_side_leaves_the_same_months() {
     );
     assert!(
         auto_phases.contains("写入监测历史、生成报表"),
-        "few listed: side by side"
+        "a county: side by side"
     );
     // March's causes as A's 纳入时风险类型 in April (read from the store).
     let r5 = ws.path(&format!("out/2020-04/{R5}"));

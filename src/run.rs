@@ -463,86 +463,22 @@ pub(crate) fn month_in(
         tx.record_counted(&month_key, &once)?;
         tx.record_expenses(&month_key, &expense_records(&data.expenses))
     };
-    let report = |p: Prepared, members: &[crate::model::Member]| -> Result<Summary> {
-        let Prepared {
-            rows,
-            poor,
-            declined: declined_rows,
-            years,
-            issues,
-            jump,
-            reading,
-        } = p;
-        let ReportReading {
-            supports,
-            entry,
-            proposals,
-            overrides,
-        } = reading;
-        let mut ctx = ReportCtx::new(rs, month, members, &data.expenses);
-        ctx.supports = supports;
-        ctx.entry = entry;
-        ctx.forms = &forms;
-        let outputs = write_outputs(
-            tmp.path(),
-            &ctx,
-            &rows,
-            (&own, &proposals, &plan.public),
-            &ledger::LedgerData {
-                rows: &rows,
-                poor: &poor,
-                declined: &declined_rows,
-                overrides: &overrides,
-                eliminated: &eliminated,
-                changes: &changes,
-                trend: &trend,
-                years: &years,
-                households_read: data.households.len(),
-                issues: &issues,
-            },
-        )
-        .map_err(|e| shown_in_place(e, tmp.path(), &out.join(&month_key)))?;
-        let mut summary = build_summary(
-            &month_key,
-            rs,
-            (data.households.len(), data.expenses.len()),
-            &rows,
-            &issues,
-            &eliminated,
-            &changes,
-            trend,
-            outputs,
-        );
-        summary.warnings.extend(jump);
-        summary.counts.poor_warned = poor.len();
-        summary.counts.declined = declined_rows.len();
-        let entries: Vec<crate::calendar::Entry> = rows
-            .iter()
-            .map(|r| crate::calendar::Entry {
-                township: &r.h.township,
-                status: r.st.status,
-                pending_months: r.st.pending_months,
-                decided: own.contains_key(r.h.id.as_str()),
-            })
-            .collect();
-        summary.calendar = crate::calendar::CalendarOut {
-            due: crate::calendar::due_dates(&rs.review.calendar, month),
-            waiting: crate::calendar::waiting(&entries, None, None),
-        };
-        summary.poor_households = poor.iter().map(household_out).collect();
-        let file = SummaryFile {
-            summary: &summary,
-            households: Listed(&rows),
-            poor_households: &summary.poor_households,
-        };
-        write_json(&tmp.path().join(SUMMARY_FILE), &file).map_err(|e| MonitorError::Output {
-            path: out.join(&month_key).join(SUMMARY_FILE),
-            msg: format!("写 summary.json 时出错（技术信息：{e}）"),
-        })?;
-        std::fs::write(tmp.path().join(RUN_MARK), &run_id)
-            .map_err(|e| oerr(&tmp.path().join(RUN_MARK), e))?;
-        Ok(summary)
+    let job = ReportJob {
+        rs,
+        plan,
+        month,
+        month_key: &month_key,
+        forms: &forms,
+        dir: tmp.path(),
+        run_id: &run_id,
+        households_read: data.households.len(),
+        expenses: &data.expenses,
+        own: &own,
+        eliminated: &eliminated,
+        changes: &changes,
     };
+    let report =
+        |p: Prepared, members: &[crate::model::Member]| write_reports(&job, p, trend, members);
     let on = Subjects {
         data: &data,
         assessments: &assessments,
@@ -601,6 +537,115 @@ pub(crate) fn month_in(
         stale_later_months: later,
         warnings,
     })
+}
+
+/// What every report of the month is written with, beside its lists.
+struct ReportJob<'a> {
+    rs: &'a RuleSet,
+    plan: &'a Plan,
+    month: chrono::NaiveDate,
+    month_key: &'a str,
+    forms: &'a crate::forms::Forms,
+    /// The folder the outputs are written to before they are published.
+    dir: &'a Path,
+    run_id: &'a str,
+    households_read: usize,
+    expenses: &'a [crate::model::Expense],
+    own: &'a std::collections::HashMap<String, history::Decision>,
+    eliminated: &'a [history::EliminatedRow],
+    changes: &'a [history::Change],
+}
+
+/// Every workbook of the month, summary.json and the run's mark, written
+/// to `job.dir`.
+fn write_reports(
+    job: &ReportJob,
+    p: Prepared,
+    trend: Vec<TrendPoint>,
+    members: &[crate::model::Member],
+) -> Result<Summary> {
+    let out = &job.plan.out;
+    let Prepared {
+        rows,
+        poor,
+        declined: declined_rows,
+        years,
+        issues,
+        jump,
+        reading,
+    } = p;
+    let ReportReading {
+        supports,
+        entry,
+        proposals,
+        overrides,
+    } = reading;
+    let mut ctx = ReportCtx::new(job.rs, job.month, members, job.expenses);
+    ctx.supports = supports;
+    ctx.entry = entry;
+    ctx.forms = job.forms;
+    let outputs = write_outputs(
+        job.dir,
+        &ctx,
+        &rows,
+        (job.own, &proposals, &job.plan.public),
+        &ledger::LedgerData {
+            rows: &rows,
+            poor: &poor,
+            declined: &declined_rows,
+            overrides: &overrides,
+            eliminated: job.eliminated,
+            changes: job.changes,
+            trend: &trend,
+            years: &years,
+            households_read: job.households_read,
+            issues: &issues,
+        },
+    )
+    .map_err(|e| shown_in_place(e, job.dir, &out.join(job.month_key)))?;
+    let mut summary = build_summary(
+        job.month_key,
+        job.rs,
+        (job.households_read, job.expenses.len()),
+        &rows,
+        &issues,
+        job.eliminated,
+        job.changes,
+        trend,
+        outputs,
+    );
+    summary.warnings.extend(jump);
+    summary.counts.poor_warned = poor.len();
+    summary.counts.declined = declined_rows.len();
+    let entries: Vec<crate::calendar::Entry> = rows
+        .iter()
+        .map(|r| crate::calendar::Entry {
+            township: &r.h.township,
+            status: r.st.status,
+            pending_months: r.st.pending_months,
+            decided: job.own.contains_key(r.h.id.as_str()),
+        })
+        .collect();
+    summary.calendar = crate::calendar::CalendarOut {
+        due: crate::calendar::due_dates(&job.rs.review.calendar, job.month),
+        waiting: crate::calendar::waiting(&entries, None, None),
+    };
+    summary.poor_households = poor.iter().map(household_out).collect();
+    let file = SummaryFile {
+        summary: &summary,
+        households: Listed(&rows),
+        poor_households: &summary.poor_households,
+    };
+    write_json(&job.dir.join(SUMMARY_FILE), &file).map_err(|e| MonitorError::Output {
+        path: out.join(job.month_key).join(SUMMARY_FILE),
+        msg: format!("写 summary.json 时出错（技术信息：{e}）"),
+    })?;
+    let mark = job.dir.join(RUN_MARK);
+    std::fs::write(&mark, job.run_id).map_err(|e| MonitorError::Output {
+        path: mark.clone(),
+        msg: crate::error::io_detail(&e),
+    })?;
+    Ok(summary)
 }
 
 /// The month's households with their assessments and statuses, and those

@@ -683,9 +683,13 @@ impl<'a> Subjects<'a> {
 }
 
 fn on_lists(h: &Household, a: &Assessment, st: &MonthStatus) -> bool {
-    st.status.under_review()
-        || matches!(st.status, Status::Eliminated | Status::Declined)
-        || (h.hh_type == HouseholdType::Poor && a.at_risk())
+    in_ledger(st) || (h.hh_type == HouseholdType::Poor && a.at_risk())
+}
+
+/// In the monitoring procedure, eliminated, or held back by a 不纳入: the
+/// ledger's households and its 不纳入 list.
+fn in_ledger(st: &MonthStatus) -> bool {
+    st.status.under_review() || matches!(st.status, Status::Eliminated | Status::Declined)
 }
 
 /// What the reports are written from.
@@ -743,9 +747,7 @@ fn prepare_reports<'a>(
 ) -> Result<Prepared<'a>> {
     let (mut rows, declined): (Vec<RiskRow>, Vec<RiskRow>) = on
         .all()
-        .filter(|(_, _, st, _)| {
-            st.status.under_review() || matches!(st.status, Status::Eliminated | Status::Declined)
-        })
+        .filter(|(_, _, st, _)| in_ledger(st))
         .map(|x| risk_row(rs, x))
         .partition(|r| r.st.status != Status::Declined);
     rows.sort_by(|a, b| {

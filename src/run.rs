@@ -479,12 +479,7 @@ pub(crate) fn month_in(
     };
     let report =
         |p: Prepared, members: &[crate::model::Member]| write_reports(&job, p, trend, members);
-    let on = Subjects {
-        data: &data,
-        assessments: &assessments,
-        statuses: &statuses,
-        absent: &absent,
-    };
+    let on = Subjects::of(&data, &assessments, &statuses, &absent);
     let summary = if side_by_side(on.listed(), data.households.len()) {
         let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
         // The reports are written from a copy of the listed households'
@@ -508,12 +503,7 @@ pub(crate) fn month_in(
         drop(people);
         keep_listed_members(&mut data.members, &data.households, &assessments, &statuses);
         progress.stage("生成报表");
-        let on = Subjects {
-            data: &data,
-            assessments: &assessments,
-            statuses: &statuses,
-            absent: &absent,
-        };
+        let on = Subjects::of(&data, &assessments, &statuses, &absent);
         let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
         report(p, &data.members)?
     };
@@ -658,6 +648,20 @@ struct Subjects<'a> {
 }
 
 impl<'a> Subjects<'a> {
+    fn of(
+        data: &'a MonthData,
+        assessments: &'a [Assessment],
+        statuses: &'a [MonthStatus],
+        absent: &'a [(Household, Assessment, MonthStatus)],
+    ) -> Self {
+        Subjects {
+            data,
+            assessments,
+            statuses,
+            absent,
+        }
+    }
+
     /// Each household with its assessment and status, and whether it is
     /// carried (not on this month's roster).
     fn all(&self) -> impl Iterator<Item = (&'a Household, &'a Assessment, &'a MonthStatus, bool)> {

@@ -3,8 +3,18 @@
 //! address it is passed from, and a cell's XML is written piece by piece.
 //! Read back from the saved file.
 
-use rust_xlsxwriter::{Format, FormatBorder, Formula, Workbook};
+use rust_xlsxwriter::{Format, FormatBorder, Formula, Workbook, Worksheet};
 use std::io::Read;
+
+/// A workbook of one constant-memory sheet filled by `fill`, saved.
+fn saved(fill: impl FnOnce(&mut Worksheet)) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.xlsx");
+    let mut wb = Workbook::new();
+    fill(wb.add_worksheet_with_constant_memory().unwrap());
+    wb.save(&path).unwrap();
+    (dir, path)
+}
 
 fn part(path: &std::path::Path, name: &str) -> String {
     let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -28,26 +38,23 @@ fn attrs(xml: &str, tag: &str, attr: &str) -> Vec<String> {
 
 #[test]
 fn a_format_rebuilt_at_the_same_address_gets_its_own_style() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.xlsx");
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet_with_constant_memory().unwrap();
-    // One variable, so every format below is passed from the same address.
-    let mut f: Format;
-    let sizes = [10.5, 12.0, 10.5, 14.0];
-    for (r, size) in sizes.iter().enumerate() {
-        f = Format::new().set_font_size(*size);
-        ws.write_string_with_format(r as u32, 0, "字", &f).unwrap();
-    }
-    let numbers = ["0.00", "0.0", "0.00", "0"];
-    for (r, nf) in numbers.iter().enumerate() {
-        f = Format::new().set_num_format(*nf);
-        ws.write_number_with_format(4 + r as u32, 0, 1.25, &f)
-            .unwrap();
-    }
-    f = Format::new().set_border(FormatBorder::Thin);
-    ws.write_blank(8, 0, &f).unwrap();
-    wb.save(&path).unwrap();
+    let (_dir, path) = saved(|ws| {
+        // One variable, so every format below is passed from the same address.
+        let mut f: Format;
+        let sizes = [10.5, 12.0, 10.5, 14.0];
+        for (r, size) in sizes.iter().enumerate() {
+            f = Format::new().set_font_size(*size);
+            ws.write_string_with_format(r as u32, 0, "字", &f).unwrap();
+        }
+        let numbers = ["0.00", "0.0", "0.00", "0"];
+        for (r, nf) in numbers.iter().enumerate() {
+            f = Format::new().set_num_format(*nf);
+            ws.write_number_with_format(4 + r as u32, 0, 1.25, &f)
+                .unwrap();
+        }
+        f = Format::new().set_border(FormatBorder::Thin);
+        ws.write_blank(8, 0, &f).unwrap();
+    });
 
     let sheet = part(&path, "xl/worksheets/sheet1.xml");
     let styles = part(&path, "xl/styles.xml");
@@ -85,21 +92,18 @@ fn a_format_rebuilt_at_the_same_address_gets_its_own_style() {
 
 #[test]
 fn cells_and_rows_are_written_as_excel_reads_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.xlsx");
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet_with_constant_memory().unwrap();
-    let bold = Format::new().set_bold();
-    ws.set_row_height(0, 30).unwrap();
-    ws.write_number_with_format(0, 0, 1.5, &bold).unwrap();
-    ws.write_string(0, 1, " 前后有空格 & <> ").unwrap();
-    ws.write_blank(0, 2, &bold).unwrap();
-    ws.write_formula(0, 3, Formula::new("=A1*2").set_result("3"))
-        .unwrap();
-    ws.write_formula(0, 4, Formula::new("=\"甲\"&\"乙\"").set_result("甲乙"))
-        .unwrap();
-    ws.write_number(1, 27, 7.0).unwrap();
-    wb.save(&path).unwrap();
+    let (_dir, path) = saved(|ws| {
+        let bold = Format::new().set_bold();
+        ws.set_row_height(0, 30).unwrap();
+        ws.write_number_with_format(0, 0, 1.5, &bold).unwrap();
+        ws.write_string(0, 1, " 前后有空格 & <> ").unwrap();
+        ws.write_blank(0, 2, &bold).unwrap();
+        ws.write_formula(0, 3, Formula::new("=A1*2").set_result("3"))
+            .unwrap();
+        ws.write_formula(0, 4, Formula::new("=\"甲\"&\"乙\"").set_result("甲乙"))
+            .unwrap();
+        ws.write_number(1, 27, 7.0).unwrap();
+    });
 
     let sheet = part(&path, "xl/worksheets/sheet1.xml");
     for expected in [

@@ -1,6 +1,7 @@
-//! The two patches to rust_xlsxwriter that change how a cell is written
-//! (vendor/rust_xlsxwriter/PATCHES.md, 3 and 4): a format is found by the
-//! address it is passed from, and a cell's XML is written piece by piece.
+//! The patches to rust_xlsxwriter that change how a sheet is written
+//! (vendor/rust_xlsxwriter/PATCHES.md, 2 to 4): a format is found by the
+//! address it is passed from, a cell's XML is written piece by piece, and
+//! a constant-memory sheet lets go of the merged cells of rows on disk.
 //! Read back from the saved file.
 
 use rust_xlsxwriter::{Format, FormatBorder, Formula, Workbook, Worksheet};
@@ -126,4 +127,36 @@ fn cells_and_rows_are_written_as_excel_reads_them() {
         Some(&Data::String(" 前后有空格 & <> ".into()))
     );
     assert_eq!(range.get_value((1, 27)), Some(&Data::Float(7.0)));
+}
+
+#[test]
+fn merges_on_rows_already_on_disk_are_still_checked_and_all_written() {
+    let f = Format::new().set_border(FormatBorder::Thin);
+    let (_dir, path) = saved(|ws| {
+        // Two-row merges page after page: each row is on disk (and its
+        // merged cells let go) once a later row is written.
+        for page in 0..300u32 {
+            let r = page * 3;
+            ws.merge_range(r, 0, r + 1, 2, "甲", &f).unwrap();
+            ws.write_string(r + 2, 0, "乙").unwrap();
+        }
+        // Overlapping a merge whose rows are on disk, overlapping one that is
+        // still in memory, and overlapping nothing.
+        let refused = |r: Result<&mut Worksheet, rust_xlsxwriter::XlsxError>| match r {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("an overlapping merge was accepted"),
+        };
+        let old = refused(ws.merge_range(0, 1, 0, 3, "丙", &f));
+        assert!(old.contains("A1:C2"), "{old}");
+        let recent = refused(ws.merge_range(898, 2, 899, 3, "丁", &f));
+        assert!(recent.contains("A898:C899"), "{recent}");
+        ws.merge_range(2, 3, 2, 4, "戊", &f).unwrap();
+    });
+
+    let sheet = part(&path, "xl/worksheets/sheet1.xml");
+    let refs = attrs(&sheet, "mergeCell", "ref");
+    assert_eq!(refs.len(), 301);
+    assert_eq!(refs[0], "A1:C2");
+    assert_eq!(refs[299], "A898:C899");
+    assert_eq!(refs[300], "D3:E3");
 }

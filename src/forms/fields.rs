@@ -36,6 +36,14 @@ impl V {
             V::Absent(s) => s.to_string(),
         }
     }
+    /// [`V::text`], borrowed when the value is words already.
+    pub fn words(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            V::Text(s) => std::borrow::Cow::Borrowed(s),
+            V::Absent(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(other.text()),
+        }
+    }
     pub fn present(&self) -> bool {
         match self {
             V::Text(s) => !s.is_empty(),
@@ -53,6 +61,14 @@ pub struct Fields {
 }
 
 impl Fields {
+    /// Room for `n` fields at once (a household's form has about seventy:
+    /// no growing and rehashing of the map for every household).
+    pub fn with_capacity(n: usize) -> Self {
+        Fields {
+            map: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            lists: FxHashMap::default(),
+        }
+    }
     pub fn set(&mut self, k: &'static str, v: V) {
         self.map.insert(k, v);
     }
@@ -280,7 +296,7 @@ fn who(h: &crate::model::Household, f: &mut Fields) {
 /// 措施), only those `wants` names are built.
 pub fn household(ctx: &ReportCtx, r: &RiskRow, wants: impl Fn(&str) -> bool) -> Fields {
     let h = r.h;
-    let mut f = Fields::default();
+    let mut f = Fields::with_capacity(HOUSEHOLD.len());
     common(ctx, &mut f);
     who(h, &mut f);
     f.text("联系电话", h.phone.as_str());
@@ -458,7 +474,7 @@ fn members(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
     list.into_iter()
         .enumerate()
         .map(|(i, (name, rel, id, health))| {
-            let mut f = Fields::default();
+            let mut f = Fields::with_capacity(7);
             let (birth, sex) = id_birth_sex(&id)
                 .map(|(d, s)| (d.format("%Y-%m-%d").to_string(), s))
                 .unwrap_or_default();
@@ -494,7 +510,7 @@ fn expenses(ctx: &ReportCtx, r: &RiskRow) -> Vec<Fields> {
             if !counted.is_empty() {
                 note.push_str(&format!("（含已于 {} 计入预警的记录）", counted.join("、")));
             }
-            let mut f = Fields::default();
+            let mut f = Fields::with_capacity(3);
             f.text("项目", format!("{c}自付支出"));
             f.set("金额", V::Money(v));
             f.text("说明", note);
@@ -508,7 +524,7 @@ fn warnings(r: &RiskRow) -> Vec<Fields> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let mut f = Fields::default();
+            let mut f = Fields::with_capacity(3);
             f.set("序号", V::Int(i as i64 + 1));
             f.text("规则", t.rule_name.as_str());
             f.text("依据", t.basis.clone());
@@ -522,7 +538,7 @@ fn warnings(r: &RiskRow) -> Vec<Fields> {
 fn measures(ctx: &ReportCtx, r: &RiskRow, support: &crate::measures::Support) -> Vec<Fields> {
     let mut out = Vec::new();
     let mut push = |cells: [(&'static str, String); 8]| {
-        let mut f = Fields::default();
+        let mut f = Fields::with_capacity(9);
         f.set("序号", V::Int(out.len() as i64 + 1));
         for (k, v) in cells {
             f.text(k, v);

@@ -11,6 +11,8 @@ use crate::report::{money_f64, new_workbook, save, sheet_name, xerr, FONT};
 use rust_xlsxwriter::{
     DataValidation, Format, FormatAlign, FormatBorder, Formula, Workbook, Worksheet, XlsxError,
 };
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -82,16 +84,16 @@ fn layout<'s, 'f>(spec: &'s FormSpec, f: &'f Fields) -> Vec<Placed<'s, 'f>> {
 }
 
 /// Where each named cell is: (first row, last row, column).
-type Names = HashMap<String, (u32, u32, u16)>;
+type Names<'s> = FxHashMap<&'s str, (u32, u32, u16)>;
 
-fn names(rows: &[Placed], r0: u32) -> Names {
-    let mut out: Names = HashMap::new();
+fn names<'s>(rows: &[Placed<'s, '_>], r0: u32) -> Names<'s> {
+    let mut out: Names = FxHashMap::default();
     for (i, p) in rows.iter().enumerate() {
         let r = r0 + i as u32;
         let mut c = 0u16;
         for cell in &p.spec.cells {
             if let Some(n) = &cell.name {
-                out.entry(n.clone())
+                out.entry(n.as_str())
                     .and_modify(|e| e.1 = r)
                     .or_insert((r, r, c));
             }
@@ -209,27 +211,41 @@ impl Default for Formats {
     }
 }
 
-/// What one cell shows.
-enum Content {
-    Text(String),
-    Value(V),
-    Formula(String, V),
+/// What one cell shows: the form's own words and the fields' values are
+/// borrowed, not copied for every household.
+enum Content<'a> {
+    Text(Cow<'a, str>),
+    Value(Cow<'a, V>),
+    Formula(String, Cow<'a, V>),
 }
 
-fn lookup(f: &Fields, item: Option<&Fields>, index: usize, in_list: bool, k: &str) -> V {
+static ABSENT: V = V::Absent("");
+
+fn lookup<'a>(
+    f: &'a Fields,
+    item: Option<&'a Fields>,
+    index: usize,
+    in_list: bool,
+    k: &str,
+) -> Cow<'a, V> {
     if let Some(v) = item.and_then(|i| i.get(k)) {
-        return v.clone();
+        return Cow::Borrowed(v);
     }
     if in_list && item.is_none() && k == "序号" {
-        return V::Int(index as i64 + 1);
+        return Cow::Owned(V::Int(index as i64 + 1));
     }
     if in_list && item.is_none() {
-        return V::Absent("");
+        return Cow::Borrowed(&ABSENT);
     }
-    f.get(k).cloned().unwrap_or(V::Absent(""))
+    Cow::Borrowed(f.get(k).unwrap_or(&ABSENT))
 }
 
-fn content(cell: &CellSpec, p: &Placed, f: &Fields, names: &Names) -> Content {
+fn content<'a>(
+    cell: &'a CellSpec,
+    p: &Placed<'a, 'a>,
+    f: &'a Fields,
+    names: &Names,
+) -> Content<'a> {
     let in_list = p.spec.each.is_some();
     let get = |k: &str| lookup(f, p.item, p.index, in_list, k);
     // `{名|空时}`: the field's words, or the given words when it has none.
@@ -253,15 +269,19 @@ fn content(cell: &CellSpec, p: &Placed, f: &Fields, names: &Names) -> Content {
         });
         // A blank row added to a list has no formula to show.
         if in_list && p.item.is_none() {
-            return Content::Text(String::new());
+            return Content::Text(Cow::Borrowed(""));
         }
-        return Content::Formula(text, value.unwrap_or(V::Absent("")));
+        return Content::Formula(text, value.unwrap_or(Cow::Borrowed(&ABSENT)));
     }
     if let Some(v) = value {
         return Content::Value(v);
     }
     let t = cell.text.as_deref().unwrap_or("");
-    Content::Text(fill(t, words))
+    if t.contains('{') {
+        Content::Text(Cow::Owned(fill(t, words)))
+    } else {
+        Content::Text(Cow::Borrowed(t))
+    }
 }
 
 /// Width in points of `span` columns from `col`.
@@ -279,8 +299,8 @@ fn row_height(spec: &FormSpec, p: &Placed, contents: &[(&CellSpec, u16, Content)
     for (cell, col, c) in contents {
         let style = cell.style();
         let text = match c {
-            Content::Text(t) => t.clone(),
-            Content::Value(v) | Content::Formula(_, v) => v.text(),
+            Content::Text(t) => Cow::Borrowed(t.as_ref()),
+            Content::Value(v) | Content::Formula(_, v) => v.words(),
         };
         if text.is_empty() {
             continue;
@@ -355,13 +375,13 @@ fn write_unmerged(
             }
         }
         (Content::Text(t), Style::Page) if one_line(t) => {
-            ws.write_string_with_format(r, last, t, fm.get(Style::Page))?;
+            ws.write_string_with_format(r, last, t.as_ref(), fm.get(Style::Page))?;
         }
         (Content::Text(t), Style::Subtitle | Style::Sign | Style::Note) if one_line(t) => {
-            ws.write_string_with_format(r, c, t, &fm.run_on[&style])?;
+            ws.write_string_with_format(r, c, t.as_ref(), &fm.run_on[&style])?;
         }
         (Content::Text(t), Style::Title) if one_line(t) => {
-            ws.write_string_with_format(r, c, t, &fm.title_across)?;
+            ws.write_string_with_format(r, c, t.as_ref(), &fm.title_across)?;
             for k in c + 1..=last {
                 ws.write_blank(r, k, &fm.title_across)?;
             }
@@ -391,7 +411,7 @@ fn write_cell(
         _ => fm.get(style),
     };
     let f = match &content {
-        Content::Value(v) | Content::Formula(_, v) if style == Style::Center => fmt_of(v),
+        Content::Value(v) | Content::Formula(_, v) if style == Style::Center => fmt_of(v.as_ref()),
         _ => fm.get(style),
     };
     if last > c {
@@ -403,15 +423,15 @@ fn write_cell(
     }
     match content {
         Content::Text(t) => ws.write_string_with_format(r, c, t, f)?,
-        Content::Value(v) => match v {
+        Content::Value(v) => match v.as_ref() {
             V::Money(d) | V::Pct(d) => {
-                ws.write_number_with_format(r, c, money_or_ratio(&v, d), f)?
+                ws.write_number_with_format(r, c, money_or_ratio(&v, *d), f)?
             }
-            V::Int(n) => ws.write_number_with_format(r, c, n as f64, f)?,
-            other => ws.write_string_with_format(r, c, other.text(), f)?,
+            V::Int(n) => ws.write_number_with_format(r, c, *n as f64, f)?,
+            other => ws.write_string_with_format(r, c, other.words(), f)?,
         },
         Content::Formula(t, v) => {
-            let result = match &v {
+            let result = match v.as_ref() {
                 V::Money(d) | V::Pct(d) => money_or_ratio(&v, *d).to_string(),
                 other => other.text(),
             };
@@ -465,7 +485,7 @@ pub fn write_block(
             block.header = Some(r);
         }
         let mut col = 0u16;
-        let mut contents = Vec::new();
+        let mut contents = Vec::with_capacity(p.spec.cells.len());
         for cell in &p.spec.cells {
             contents.push((cell, col, content(cell, p, f, &names)));
             if let Some(d) = &cell.dropdown {

@@ -11,7 +11,7 @@
 
 use crate::error::{shorten, Location, MonitorError, Result};
 use crate::normalize::header_key;
-use calamine::{Data, DataType, Reader, Sheets};
+use calamine::{Data, DataRef, DataType, Reader, Sheets};
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
@@ -92,17 +92,38 @@ impl Cell {
     }
 }
 
+impl Cell {
+    /// A text cell; blank text is an empty cell.
+    fn of_text(s: &str) -> Self {
+        if s.trim().is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s.into())
+        }
+    }
+}
+
+/// A cell as an xlsx sheet streams it: text is copied once, straight from
+/// the shared strings, not first into a `Data`.
+impl From<DataRef<'_>> for Cell {
+    fn from(d: DataRef<'_>) -> Self {
+        match d {
+            DataRef::Empty => Cell::Empty,
+            DataRef::SharedString(s) => Cell::of_text(s),
+            DataRef::String(s) => Cell::of_text(&s),
+            DataRef::Float(f) => Cell::Float(f),
+            DataRef::Int(i) => Cell::Int(i),
+            DataRef::Bool(b) => Cell::Bool(b),
+            other => Cell::from(&Data::from(other)),
+        }
+    }
+}
+
 impl From<&Data> for Cell {
     fn from(d: &Data) -> Self {
         match d {
             Data::Empty => Cell::Empty,
-            Data::String(s) => {
-                if s.trim().is_empty() {
-                    Cell::Empty
-                } else {
-                    Cell::Text(s.as_str().into())
-                }
-            }
+            Data::String(s) => Cell::of_text(s),
             Data::Float(f) => Cell::Float(*f),
             Data::Int(i) => Cell::Int(*i),
             Data::Bool(b) => Cell::Bool(*b),
@@ -677,9 +698,9 @@ fn read_sheet(
             let mut cells = x.worksheet_cells_reader(name).map_err(|e| sheet_err(&e))?;
             while let Some(c) = cells.next_cell_with_formula().map_err(|e| sheet_err(&e))? {
                 let (r, col) = c.pos;
-                let cell = match (Data::from(c.value), c.formula) {
-                    (Data::Empty, Some(f)) if !f.is_empty() => Cell::Uncomputed(f),
-                    (d, _) => Cell::from(&d),
+                let cell = match (c.value, c.formula) {
+                    (DataRef::Empty, Some(f)) if !f.is_empty() => Cell::Uncomputed(f),
+                    (d, _) => Cell::from(d),
                 };
                 g.put(r, col, cell);
             }

@@ -1554,7 +1554,11 @@ pub struct Worksheet {
     data_table: BTreeMap<RowNum, BTreeMap<ColNum, CellType>>,
     is_writing_ahead: bool,
     merged_ranges: Vec<CellRange>,
-    merged_cells: HashMap<(RowNum, ColNum), usize>,
+    // monitor patch: ordered, so that a constant-memory sheet lets go of the
+    // cells of rows already on disk (`merged_below`: rows before it are no
+    // longer in the map, their ranges are looked up in `merged_ranges`).
+    merged_cells: BTreeMap<(RowNum, ColNum), usize>,
+    merged_below: RowNum,
     table_ranges: Vec<CellRange>,
     table_cells: HashMap<(RowNum, ColNum), usize>,
     dimensions: CellRange,
@@ -1770,7 +1774,8 @@ impl Worksheet {
             is_writing_ahead: false,
             dimensions,
             merged_ranges: vec![],
-            merged_cells: HashMap::new(),
+            merged_cells: BTreeMap::new(),
+            merged_below: 0,
             tables: vec![],
             table_ranges: vec![],
             table_cells: HashMap::new(),
@@ -5051,16 +5056,27 @@ impl Worksheet {
         let new_index = self.merged_ranges.len();
         for row in first_row..=last_row {
             for col in first_col..=last_col {
-                match self.merged_cells.get_mut(&(row, col)) {
-                    Some(index) => {
-                        let previous_cell_range = self.merged_ranges.get(*index).unwrap();
-                        return Err(XlsxError::MergeRangeOverlaps(
-                            cell_range.to_error_string(),
-                            previous_cell_range.to_error_string(),
-                        ));
-                    }
-                    None => self.merged_cells.insert((row, col), new_index),
+                // monitor patch: a row already on disk is no longer in the map.
+                let previous = if row < self.merged_below {
+                    self.merged_ranges.iter().position(|r| {
+                        (r.first_row..=r.last_row).contains(&row)
+                            && (r.first_col..=r.last_col).contains(&col)
+                    })
+                } else {
+                    self.merged_cells.get(&(row, col)).copied()
                 };
+                if let Some(index) = previous {
+                    let previous_cell_range = self.merged_ranges.get(index).unwrap();
+                    return Err(XlsxError::MergeRangeOverlaps(
+                        cell_range.to_error_string(),
+                        previous_cell_range.to_error_string(),
+                    ));
+                }
+            }
+        }
+        for row in first_row.max(self.merged_below)..=last_row {
+            for col in first_col..=last_col {
+                self.merged_cells.insert((row, col), new_index);
             }
         }
 
@@ -19334,6 +19350,15 @@ impl Worksheet {
     // sheet.
     #[cfg(feature = "constant_memory")]
     fn forget_flushed_row(&mut self, row: RowNum) {
+        // Merged cells of this row and those before: found in `merged_ranges`
+        // from now on (a merge reaching back here is still refused).
+        while let Some(entry) = self.merged_cells.first_entry() {
+            if entry.key().0 > row {
+                break;
+            }
+            entry.remove();
+        }
+        self.merged_below = self.merged_below.max(row + 1);
         if let Some(options) = self.changed_rows.remove(&row) {
             if options.hidden || options.height != self.default_row_height {
                 self.flushed_rows

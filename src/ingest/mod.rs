@@ -49,6 +49,15 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// A text cell; blank text is an empty cell.
+    fn of_text(s: &str) -> Self {
+        if s.trim().is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s.into())
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
@@ -88,17 +97,6 @@ impl Cell {
             Cell::Empty => crate::model::Ustr::default(),
             Cell::Text(s) => crate::model::Ustr::from(s.trim()),
             other => crate::model::Ustr::from(&other.text()),
-        }
-    }
-}
-
-impl Cell {
-    /// A text cell; blank text is an empty cell.
-    fn of_text(s: &str) -> Self {
-        if s.trim().is_empty() {
-            Cell::Empty
-        } else {
-            Cell::Text(s.into())
         }
     }
 }
@@ -1225,6 +1223,35 @@ mod tests {
         let (excess, at) = ods_excess(far);
         assert_eq!(at, (1_000_000, 40));
         assert!(excess > 40_000_000, "{excess}");
+    }
+
+    #[test]
+    fn a_streamed_xlsx_cell_reads_as_the_same_cell_as_a_whole_sheet_gives_it() {
+        use calamine::{CellErrorType, ExcelDateTime, ExcelDateTimeType};
+        let date = ExcelDateTime::new(43900.0, ExcelDateTimeType::DateTime, false);
+        let cases = [
+            DataRef::Empty,
+            DataRef::SharedString("  甲村 "),
+            DataRef::SharedString(" \t"),
+            DataRef::String("4,428元".to_string()),
+            DataRef::String(String::new()),
+            DataRef::Float(1234.5),
+            DataRef::Int(532504),
+            DataRef::Bool(true),
+            DataRef::DateTime(date),
+            DataRef::DateTimeIso("2020-03-10".to_string()),
+            DataRef::DurationIso("PT1H".to_string()),
+            DataRef::Error(CellErrorType::Div0),
+        ];
+        for d in cases {
+            let whole = Cell::from(&Data::from(d.clone()));
+            assert_eq!(Cell::from(d.clone()), whole, "{d:?}");
+        }
+        assert_eq!(
+            Cell::from(DataRef::SharedString("  甲村 ")),
+            Cell::Text("  甲村 ".into())
+        );
+        assert_eq!(Cell::from(DataRef::SharedString(" \t")), Cell::Empty);
     }
 
     #[test]

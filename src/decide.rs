@@ -264,7 +264,7 @@ pub fn decide(
     let new = tx.record_decisions(&decisions)?;
     let later_months = tx.later_months(&month)?;
     crate::publish::fault_point("decide_recorded");
-    let outcome = crate::run::month_in(plan, &rs, tx, warnings, later_months.clone(), quiet)?;
+    let outcome = crate::run::month_in(plan, &rs, tx, None, warnings, later_months.clone(), quiet)?;
     crate::publish::fault_point("decide_after_commit");
     let mut by_decision = BTreeMap::new();
     for d in &decisions {

@@ -206,10 +206,11 @@ use crate::publish::fault_point;
 pub use crate::publish::{recover, RUN_MARK};
 
 /// Open the store, creating it only on a workspace's very first run: when
-/// month folders already exist, a missing store means lost history.
+/// month folders already exist, a missing store means lost history. Its
+/// check is left to the run ([`history::Tx::start_check`]).
 pub fn open_store(store: &Path, out: &Path) -> Result<Store> {
     if store.exists() && !Store::is_blank(store) {
-        return Store::open(store);
+        return Store::open_for_run(store);
     }
     let previous: Vec<String> = std::fs::read_dir(out)
         .map(|rd| {
@@ -248,15 +249,20 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Outcome> {
     })?;
     let mut store = open_store(&plan.store, &plan.out)?;
     let tx = store.begin()?;
-    let recovered = recover(&plan.out, &tx)?;
-    let later = tx.later_months(&month_key)?;
+    // SQLite's check of the store goes on while the inputs are read.
+    let check = tx.start_check()?;
+    let before = || -> Result<_> { Ok((recover(&plan.out, &tx)?, tx.later_months(&month_key)?)) };
+    let (recovered, later) = match before() {
+        Ok(x) => x,
+        Err(e) => return Err(check.or_damage(e)),
+    };
     if !later.is_empty() && !opts.force {
         return Err(MonitorError::Refused(format!(
             "已运行过更晚的月份（{}），不能再运行更早的 {month_key}：那会改变以后各月的监测状态。确需重跑请加 --force，并随后按顺序重跑以后各月",
             later.join("、")
         )));
     }
-    month_in(plan, &rs, tx, recovered, later, opts.quiet)
+    month_in(plan, &rs, tx, Some(check), recovered, later, opts.quiet)
 }
 
 /// The month's work inside the run's transaction (taken by `run`, or by
@@ -266,6 +272,7 @@ pub(crate) fn month_in(
     plan: &Plan,
     rs: &RuleSet,
     tx: history::Tx,
+    check: Option<history::PendingCheck>,
     recovered: Vec<String>,
     later: Vec<String>,
     quiet: bool,
@@ -275,9 +282,15 @@ pub(crate) fn month_in(
     let progress = Progress::new(quiet);
     // The county's own form files are checked before any work is done.
     let forms = crate::forms::load(Some(&plan.forms))?;
-    let store_id = tx.store_id()?;
-    let counted = tx.counted_before(&month_key)?;
-    let (mut data, assessments) = read_and_assess(plan, rs, month, &counted, &progress)?;
+    // The store's months are read once it is known to be sound.
+    let from_store = || -> Result<_> {
+        if let Some(c) = check {
+            c.finish()?;
+        }
+        Ok((tx.store_id()?, tx.counted_before(&month_key)?))
+    };
+    let (mut data, assessments, store_id) =
+        read_and_assess(plan, rs, month, from_store, &progress)?;
     let once: Vec<String> = rs
         .count_once_windows(month)
         .iter()
@@ -461,7 +474,10 @@ pub(crate) fn month_in(
             &chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
         )?;
         tx.record_counted(&month_key, &once)?;
-        tx.record_expenses(&month_key, &expense_records(&data.expenses))
+        tx.record_expenses(&month_key, &expense_records(&data.expenses))?;
+        // Checked here, beside the reports still being written, so the
+        // commit does not check again.
+        tx.verify()
     };
     let job = ReportJob {
         rs,
@@ -476,9 +492,8 @@ pub(crate) fn month_in(
         own: &own,
         eliminated: &eliminated,
         changes: &changes,
+        store_written: None,
     };
-    let report =
-        |p: Prepared, members: &[crate::model::Member]| write_reports(&job, p, trend, members);
     let on = Subjects::of(&data, &assessments, &statuses, &absent);
     let summary = if side_by_side(on.listed(), data.households.len()) {
         let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
@@ -486,9 +501,18 @@ pub(crate) fn month_in(
         // members while the whole month is stored from all of them.
         let members = p.listed_members(&data.members);
         progress.stage("写入监测历史、生成报表");
+        let gate = Gate::default();
+        let job = ReportJob {
+            store_written: Some(&gate),
+            ..job
+        };
         let (stored, reported) = std::thread::scope(|s| {
-            let job = s.spawn(|| crate::error::catch_panic(|| report(p, &members)));
-            let stored = record();
+            let job =
+                s.spawn(|| crate::error::catch_panic(|| write_reports(&job, p, trend, &members)));
+            let stored = {
+                let _open = gate.opens_on_drop();
+                record()
+            };
             (stored, job.join())
         });
         stored?;
@@ -505,7 +529,7 @@ pub(crate) fn month_in(
         progress.stage("生成报表");
         let on = Subjects::of(&data, &assessments, &statuses, &absent);
         let p = prepare_reports(&tx, plan, rs, &month_key, &on, &own)?;
-        report(p, &data.members)?
+        write_reports(&job, p, trend, &data.members)?
     };
     fault_point("before_publish");
 
@@ -544,6 +568,42 @@ struct ReportJob<'a> {
     own: &'a std::collections::HashMap<String, history::Decision>,
     eliminated: &'a [history::EliminatedRow],
     changes: &'a [history::Change],
+    /// Opened once the month is stored, when that is done beside the
+    /// reports: until then one core is the store's (see [`Gate`]).
+    store_written: Option<&'a Gate>,
+}
+
+/// Until it is opened, one report worker fewer runs. The store is written
+/// on one thread; shared evenly among it and two report workers on two
+/// cores it got two thirds of a core and, at 2,000,000 households, went on
+/// alone for 16 s after the reports were done. With the gate the store has
+/// a core to itself and the reports take both once it is written.
+#[derive(Default)]
+struct Gate {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Opens the gate when dropped: also when writing the store failed or
+    /// panicked, so no worker waits for ever.
+    fn opens_on_drop(&self) -> impl Drop + '_ {
+        struct Opener<'g>(&'g Gate);
+        impl Drop for Opener<'_> {
+            fn drop(&mut self) {
+                *self.0.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                self.0.opened.notify_all();
+            }
+        }
+        Opener(self)
+    }
 }
 
 /// Every workbook of the month, summary.json and the run's mark, written
@@ -591,6 +651,7 @@ fn write_reports(
             households_read: job.households_read,
             issues: &issues,
         },
+        job.store_written,
     )
     .map_err(|e| shown_in_place(e, job.dir, &out.join(job.month_key)))?;
     let mut summary = build_summary(
@@ -958,14 +1019,17 @@ fn shown_in_place(e: MonitorError, tmp: &Path, final_dir: &Path) -> MonitorError
 /// Read the month's inputs and assess every household.
 /// `counted`: expense records a count-once rule counted in an earlier
 /// month (key → month), from the store.
-fn read_and_assess(
+/// Read the month's inputs, then (`from_store`: what the store holds for
+/// them, with anything else of the store `T`) assess them.
+fn read_and_assess<T>(
     plan: &Plan,
     rs: &RuleSet,
     month: chrono::NaiveDate,
-    counted: &std::collections::HashMap<String, String>,
+    from_store: impl FnOnce() -> Result<(T, std::collections::HashMap<String, String>)>,
     progress: &Progress,
-) -> Result<(MonthData, Vec<Assessment>)> {
+) -> Result<(MonthData, Vec<Assessment>, T)> {
     let mut data = load_month(&plan.inputs, &rs.load_options(), |m| progress.stage(m))?;
+    let (kept, counted) = from_store()?;
     if !counted.is_empty() {
         for e in &mut data.expenses {
             e.counted_in = counted.get(&e.key()).cloned();
@@ -994,7 +1058,7 @@ fn read_and_assess(
         &data.members,
         || progress.inc(),
     );
-    Ok((data, assessments))
+    Ok((data, assessments, kept))
 }
 
 /// What `monitor check` found: the inputs read, and their problems.
@@ -1013,7 +1077,8 @@ pub fn check(plan: &Plan, quiet: bool) -> Result<CheckReport> {
     let progress = Progress::new(quiet);
     let rs = RuleSet::load(&plan.rules)?;
     rs.check_month(m)?;
-    let (data, assessments) = read_and_assess(plan, &rs, m, &Default::default(), &progress)?;
+    let (data, assessments, ()) =
+        read_and_assess(plan, &rs, m, || Ok(((), Default::default())), &progress)?;
     progress.finish();
     Ok(CheckReport {
         households: data.households.len(),
@@ -1101,6 +1166,7 @@ fn write_outputs(
         &crate::report::public::PublicSettings,
     ),
     ledger_data: &ledger::LedgerData,
+    gate: Option<&Gate>,
 ) -> Result<Vec<String>> {
     use crate::report::public;
     let rs = ctx.rs;
@@ -1219,7 +1285,7 @@ fn write_outputs(
             }),
         ),
     ];
-    run_parallel(jobs)?;
+    run_parallel(jobs, gate)?;
     let mut names = vec![
         ledger::FILE.to_string(),
         f1,
@@ -1263,7 +1329,9 @@ fn keep_listed_members(
 type Job<'j> = Box<dyn FnOnce() -> Result<()> + Send + 'j>;
 
 /// Run independent jobs on the available cores; the first error wins.
-fn run_parallel(jobs: Vec<(&str, Job)>) -> Result<()> {
+/// The jobs on one worker per core, the last worker only once `gate` (if
+/// any) is open.
+fn run_parallel(jobs: Vec<(&str, Job)>, gate: Option<&Gate>) -> Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(jobs.len())
@@ -1271,8 +1339,14 @@ fn run_parallel(jobs: Vec<(&str, Job)>) -> Result<()> {
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| loop {
+            .map(|i| {
+                let queue = &queue;
+                s.spawn(move || loop {
+                    if i + 1 == workers {
+                        if let Some(g) = gate {
+                            g.wait();
+                        }
+                    }
                     let job = queue.lock().map(|mut q| q.next()).unwrap_or(None);
                     let Some((name, job)) = job else {
                         return Ok(());
@@ -1402,6 +1476,53 @@ fn household_out(r: &RiskRow) -> HouseholdOut {
 mod tests {
     use super::*;
     use crate::model::Member;
+
+    #[test]
+    fn one_report_worker_waits_while_the_store_is_written_and_none_for_ever() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let (running, most, done) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        let jobs = || -> Vec<(&str, Job)> {
+            (0..6)
+                .map(|_| {
+                    let job: Job = Box::new(|| {
+                        let now = running.fetch_add(1, SeqCst) + 1;
+                        most.fetch_max(now, SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, SeqCst);
+                        done.fetch_add(1, SeqCst);
+                        Ok(())
+                    });
+                    ("作业", job)
+                })
+                .collect()
+        };
+        let gate = Gate::default();
+        std::thread::scope(|s| {
+            let reports = s.spawn(|| run_parallel(jobs(), Some(&gate)));
+            // The store's writing ends (here: with an error) once every job
+            // is done by the one worker let run meanwhile.
+            let stored: Result<()> = {
+                let _open = gate.opens_on_drop();
+                while done.load(SeqCst) < 6 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(MonitorError::Internal("写入失败".into()))
+            };
+            assert!(stored.is_err());
+            reports.join().unwrap().unwrap();
+        });
+        assert_eq!(most.load(SeqCst), 1);
+        // Without a gate every core works at once.
+        most.store(0, SeqCst);
+        run_parallel(jobs(), None).unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(most.load(SeqCst) <= cores.min(6));
+        assert_eq!(done.load(SeqCst), 12);
+    }
 
     #[test]
     fn a_county_is_stored_beside_its_reports_a_province_only_when_few_are_listed() {

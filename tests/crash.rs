@@ -272,6 +272,44 @@ fn a_decide_killed_after_commit_and_repeated_records_once() {
     assert_eq!(hist.matches("纳入监测").count(), 1, "{hist}");
 }
 
+/// A store damaged in its structure (an index page claiming more entries
+/// than it holds) stops the run: SQLite's checks, while the inputs are read
+/// and before the commit, leave the store and the outputs as they were.
+#[test]
+fn a_store_damaged_in_its_structure_stops_the_next_run_and_is_not_written() {
+    let (ws, _, _) = setup();
+    let path = ws.path("history.sqlite");
+    let (root, page_size): (i64, i64) = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row(
+            "SELECT (SELECT rootpage FROM sqlite_master WHERE name = 'decisions_month'),
+                    (SELECT page_size FROM pragma_page_size())",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    assert_eq!(bytes[at], 0x0a, "an index leaf page");
+    bytes[at + 3] = 0x7f; // its number of entries
+    std::fs::write(&path, &bytes).unwrap();
+    ws.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    let o = ws.run(&["run", "--month", "2020-04", "-q"]);
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("损坏") && stderr(&o).contains("history.sqlite"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!ws.path("out/2020-04").exists());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the store is not written"
+    );
+}
+
 #[test]
 fn a_damaged_status_in_the_store_stops_the_next_run() {
     let (ws, _, _) = setup();

@@ -526,6 +526,77 @@ fn dberr(path: &Path, e: rusqlite::Error) -> MonitorError {
     serr(path, format!("{what}（技术信息：{e}）"))
 }
 
+fn damaged(path: &Path, e: &dyn std::fmt::Display) -> MonitorError {
+    serr(
+        path,
+        format!("文件已损坏或不是监测历史库，请从备份恢复该文件（技术信息：{e}）"),
+    )
+}
+
+/// SQLite's own check of the file's structure (every page of every table
+/// and index): a damaged store is neither read for a month nor written.
+fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
+    let ok: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| damaged(path, &e))?;
+    if ok != "ok" {
+        return Err(damaged(path, &ok));
+    }
+    Ok(())
+}
+
+/// When a store opened is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Now,
+    Later,
+}
+
+/// A store's `quick_check` going on in a thread of its own, on a read-only
+/// connection of its own (the run's write lock lets readers in, and it
+/// keeps any other writer out while the check reads the file).
+pub struct PendingCheck {
+    path: PathBuf,
+    handle: Option<std::thread::JoinHandle<Result<()>>>,
+    interrupt: rusqlite::InterruptHandle,
+}
+
+impl PendingCheck {
+    /// Wait for the check: `Err` when the store is damaged.
+    pub fn finish(mut self) -> Result<()> {
+        self.join()
+    }
+
+    /// What to report for `e`, met before the check was finished: the
+    /// damage, when the check finds the store damaged.
+    pub fn or_damage(mut self, e: MonitorError) -> MonitorError {
+        self.join().err().unwrap_or(e)
+    }
+
+    fn join(&mut self) -> Result<()> {
+        let Some(h) = self.handle.take() else {
+            return Ok(());
+        };
+        h.join()
+            .unwrap_or_else(|_| Err(serr(&self.path, "检查监测历史库的线程意外中止")))
+    }
+}
+
+impl Drop for PendingCheck {
+    /// A run that stops early (bad input) does not wait for the check.
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            // Again until it stops: an interrupt before the check's
+            // statement has started is not remembered by SQLite.
+            while !h.is_finished() {
+                self.interrupt.interrupt();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = h.join();
+        }
+    }
+}
+
 /// A status read back that this program never writes: the store is damaged.
 fn status_col(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Status> {
     let s: String = r.get(i)?;
@@ -661,6 +732,19 @@ impl Store {
     /// Open an existing store. A missing or damaged file is an error naming
     /// the path: the store is never silently recreated.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, Check::Now)
+    }
+
+    /// Open the store for a run whose `quick_check` is started, once the
+    /// run holds the write lock, by [`Tx::start_check`] and finished before
+    /// the run reads the store's months: the check of a province's store
+    /// (seconds to a minute, growing with its months) goes on while the
+    /// month's inputs are read. A store to be upgraded is checked first.
+    pub fn open_for_run(path: &Path) -> Result<Store> {
+        Store::open_with(path, Check::Later)
+    }
+
+    fn open_with(path: &Path, check: Check) -> Result<Store> {
         if !path.exists() {
             return Err(serr(
                 path,
@@ -678,17 +762,9 @@ impl Store {
         // A second run is refused rather than queued behind a long one.
         conn.busy_timeout(std::time::Duration::from_millis(300))
             .map_err(|e| dberr(path, e))?;
-        let damaged = |e: &dyn std::fmt::Display| {
-            serr(
-                path,
-                format!("文件已损坏或不是监测历史库，请从备份恢复该文件（技术信息：{e}）"),
-            )
-        };
-        let ok: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| damaged(&e))?;
-        if ok != "ok" {
-            return Err(damaged(&ok));
+        let damaged = |e: &dyn std::fmt::Display| damaged(path, e);
+        if check == Check::Now {
+            quick_check(&conn, path)?;
         }
         let app: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
@@ -705,7 +781,13 @@ impl Store {
         }
         match schema.as_deref() {
             Some(SCHEMA_VERSION) => {}
-            Some("1") => upgrade_v1(&conn, path)?,
+            Some("1") => {
+                // Nothing is written to a store not yet checked.
+                if check == Check::Later {
+                    quick_check(&conn, path)?;
+                }
+                upgrade_v1(&conn, path)?
+            }
             Some(v) => {
                 return Err(serr(
                     path,
@@ -738,7 +820,11 @@ impl Store {
                 )),
                 _ => serr(&path, e),
             })?;
-        Ok(Tx { tx, path })
+        Ok(Tx {
+            tx,
+            path,
+            verified_at: std::cell::Cell::new(None),
+        })
     }
 
     /// Read-only queries outside a run.
@@ -813,6 +899,9 @@ fn upgrade_v1(conn: &Connection, path: &Path) -> Result<()> {
 pub struct Tx<'c> {
     tx: Transaction<'c>,
     path: PathBuf,
+    /// The transaction's count of changed rows when [`Tx::verify`] last
+    /// found the store sound: the commit checks again only after changes.
+    verified_at: std::cell::Cell<Option<u64>>,
 }
 
 pub struct Reader<'c> {
@@ -959,6 +1048,29 @@ fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
 }
 
 impl Tx<'_> {
+    /// Start SQLite's `quick_check` of the store as last committed, in a
+    /// thread of its own (see [`Store::open_for_run`]); the run finishes it
+    /// before reading the store's months.
+    pub fn start_check(&self) -> Result<PendingCheck> {
+        let path = self.path.clone();
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| dberr(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_millis(300))
+            .map_err(|e| dberr(&path, e))?;
+        tune(&conn, &path)?;
+        let interrupt = conn.get_interrupt_handle();
+        let p = path.clone();
+        let handle = std::thread::Builder::new()
+            .name("quick_check".into())
+            .spawn(move || quick_check(&conn, &p))
+            .map_err(|e| serr(&path, e))?;
+        Ok(PendingCheck {
+            path,
+            handle: Some(handle),
+            interrupt,
+        })
+    }
+
     /// This store's identity (given to a store of an older version the
     /// first time it is written).
     pub fn store_id(&self) -> Result<String> {
@@ -1691,18 +1803,29 @@ impl Tx<'_> {
     /// Commit, after SQLite's own check that the file is sound: a damaged
     /// store is not written to further.
     pub fn commit(self) -> Result<()> {
-        let path = self.path;
+        if self.verified_at.get() != Some(self.tx.total_changes()) {
+            self.verify()?;
+        }
+        self.tx.commit().map_err(|e| dberr(&self.path, e))
+    }
+
+    /// SQLite's check of the store with this run's changes, before they
+    /// are committed: done as soon as the month is recorded (beside the
+    /// reports still being written), it is not repeated by the commit
+    /// unless something was written since.
+    pub fn verify(&self) -> Result<()> {
         let ok: String = self
             .tx
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| dberr(&path, e))?;
+            .map_err(|e| dberr(&self.path, e))?;
         if ok != "ok" {
             return Err(serr(
-                &path,
+                &self.path,
                 format!("文件已损坏，本次结果未写入；请从备份恢复该文件（技术信息：{ok}）"),
             ));
         }
-        self.tx.commit().map_err(|e| dberr(&path, e))
+        self.verified_at.set(Some(self.tx.total_changes()));
+        Ok(())
     }
 }
 
@@ -2089,6 +2212,85 @@ mod tests {
         let e = tx.previous("2020-04").err().unwrap();
         assert_eq!(e.exit_code(), 8);
         assert!(e.to_string().contains("损坏"), "{e}");
+    }
+
+    /// The store's `assessments_hh` index page made to claim more cells
+    /// than it holds: its small tables still read, SQLite's check finds the
+    /// damage.
+    fn damage_the_index_of(p: &Path) {
+        let s = Store::open(p).unwrap();
+        let (root, page_size): (i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT (SELECT rootpage FROM sqlite_master WHERE name = 'assessments_hh'),
+                        (SELECT page_size FROM pragma_page_size())",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        drop(s);
+        let mut bytes = std::fs::read(p).unwrap();
+        let at = ((root - 1) * page_size) as usize;
+        assert_eq!(bytes[at], 0x0a, "an index leaf page");
+        bytes[at + 3] = 0x7f; // number of cells
+        std::fs::write(p, &bytes).unwrap();
+    }
+
+    #[test]
+    fn a_run_store_is_checked_beside_the_reading_and_its_damage_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        Store::create(&p).unwrap();
+        let mut s = Store::open_for_run(&p).unwrap();
+        let tx = s.begin().unwrap();
+        tx.start_check().unwrap().finish().unwrap();
+        drop(tx);
+        drop(s);
+
+        damage_the_index_of(&p);
+        let e = Store::open(&p).err().unwrap().to_string();
+        assert!(e.contains("损坏"), "{e}");
+        // Opened for a run, the damage is found by the check it starts.
+        let mut s = Store::open_for_run(&p).unwrap();
+        let tx = s.begin().unwrap();
+        assert!(!tx.store_id().unwrap().is_empty());
+        let e = tx
+            .start_check()
+            .unwrap()
+            .finish()
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("损坏") && e.contains("h.sqlite"), "{e}");
+        // An error met meanwhile gives way to the damage…
+        let e = tx
+            .start_check()
+            .unwrap()
+            .or_damage(MonitorError::Internal("其他".into()))
+            .to_string();
+        assert!(e.contains("损坏"), "{e}");
+        // …and a check not waited for is stopped, not left running.
+        drop(tx.start_check().unwrap());
+    }
+
+    #[test]
+    fn the_commit_checks_again_only_after_a_change_since_the_last_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        let mut s = Store::create(&p).unwrap();
+        let tx = s.begin().unwrap();
+        assert_eq!(tx.verified_at.get(), None);
+        tx.verify().unwrap();
+        let at = tx.verified_at.get();
+        assert!(at.is_some());
+        tx.record_counted("2020-03", &["k".to_string()]).unwrap();
+        assert_ne!(tx.verified_at.get(), Some(tx.tx.total_changes()));
+        tx.commit().unwrap();
+        let mut s = Store::open(&p).unwrap();
+        assert_eq!(
+            s.begin().unwrap().counted_before("2020-04").unwrap().len(),
+            1
+        );
     }
 
     #[test]

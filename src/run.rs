@@ -306,126 +306,136 @@ pub(crate) fn month_in(
         .collect();
 
     progress.stage("比对监测历史");
-    let prev = tx.previous(&month_key)?;
-    let decisions = tx.decisions_for(&prev)?;
-    let own = tx.own_decisions(&month_key)?;
-    let declines = tx.declines(&month_key)?;
-    // Only a household with a standing 不纳入 compares its records.
-    let expense_keys = expense_keys_by_household(&data.expenses, |hh| declines.contains_key(hh));
-    let statuses: Vec<MonthStatus> = data
-        .households
-        .iter()
-        .zip(&assessments)
-        .map(|(h, a)| {
-            let decline = declines.get(h.id.as_str());
-            let worse = decline.and_then(|d| {
-                let now = evidence_now(a, expense_keys.get(h.id.as_str()));
-                d.evidence
-                    .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
-            });
-            derive(&DeriveInput {
-                prev: prev.get(h.id.as_str()),
-                prev_decision: decisions.get(h.id.as_str()),
-                own_decision: own.get(h.id.as_str()),
-                decline,
-                worse,
-                month: &month_key,
-                // 未脱贫户 are warned and listed on their own, never monitored.
-                at_risk: a.at_risk() && h.hh_type != HouseholdType::Poor,
-                preset_monitored: h.hh_type.already_monitored(),
-                no_labour: h.labor == Some(0),
-                stable_months: rs.elimination.stable_months,
-            })
-        })
-        .collect();
-    drop(expense_keys);
-    // Monitored or eliminated households missing from this month's roster
-    // stay in the ledger with their last status (弥勒 一、（四）
-    // “不得在系统中作剔除处理”), noted as 户减少.
-    // The roster is sorted by 户编号 (validate): found by binary search.
-    debug_assert!(data.households.is_sorted_by(|a, b| a.id <= b.id));
-    let on_roster = |id: &str| {
-        data.households
-            .binary_search_by(|h| h.id.as_str().cmp(id))
-            .is_ok()
-    };
-    let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
-        .iter()
-        .filter(|(id, p)| {
-            (p.status.under_review() || p.status == Status::Eliminated) && !on_roster(id.as_str())
-        })
-        .collect();
-    missing.sort_by(|a, b| a.0.cmp(b.0));
-    let known = tx.last_known(
-        &missing
-            .iter()
-            .map(|(id, _)| id.as_str())
-            .collect::<Vec<_>>(),
-    )?;
-    let roster_file = plan.inputs.households.path.display().to_string();
-    let mut absent: Vec<(Household, Assessment, MonthStatus)> = Vec::new();
-    for (id, p) in &missing {
-        if p.status.under_review() {
-            data.issues.push(DataIssue {
-                loc: crate::error::Location::file(&roster_file),
-                value: id.to_string(),
-                severity: "存疑",
-                reason: format!(
-                    "监测户 {id}（{} 为“{}”）本月不在农户信息中，台账中保留其上月状态并注明户减少，请核实是否迁出、死亡或合户",
-                    p.month,
-                    p.status.label()
-                ),
-            });
-        }
-        // Carried from the store (row 0: not read this month).
-        let Some(h) = known.get(id.as_str()).cloned() else {
-            continue;
-        };
-        let mut st = derive(&DeriveInput {
-            prev: Some(p),
-            prev_decision: decisions.get(id.as_str()),
-            own_decision: own.get(id.as_str()),
-            decline: None,
-            worse: None,
-            month: &month_key,
-            at_risk: false,
-            preset_monitored: false,
-            no_labour: true, // no suggestion for a household not seen this month
-            stable_months: rs.elimination.stable_months,
-        });
-        st.quiet_months = p.quiet_months;
-        if st.status == Status::NotMonitored {
-            continue; // decided 不纳入: nothing to carry
-        }
-        absent.push((h, Assessment::empty(), st));
-    }
-    let eliminated = tx.eliminations(&month_key)?;
-    let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
-    let point = TrendPoint {
-        month: month_key.clone(),
-        monitored: all_st().filter(|s| s.status.monitored()).count() as i64,
-        new: all_st()
-            .filter(|s| s.status == Status::NewlyIncluded)
-            .count() as i64,
-        warned: all_st().filter(|s| s.status.pending()).count() as i64,
-        eliminated: statuses
-            .iter()
-            .zip(data.households.iter())
-            .filter(|(s, h)| {
-                s.status == Status::Eliminated
-                    && prev
-                        .get(h.id.as_str())
-                        .is_some_and(|p| p.status != Status::Eliminated)
-            })
-            .count() as i64,
-    };
-    let mut trend = tx.trend_before(&month_key)?;
-    trend.push(point.clone());
-    // Last month's statuses are done with: let them go before last
-    // month's roster is walked (a province's largest moment).
-    drop(missing);
-    drop(prev);
-    let people = history::PeopleInKeyOrder::new(&data.members);
+    // This month's people are put in key order on the other core while
+    // last month's statuses are read and this month's derived.
+    let (people, derived) = std::thread::scope(|s| {
+        let sorting = s.spawn(|| history::PeopleInKeyOrder::new(&data.members));
+        let derived = (|| -> Result<_> {
+            let prev = tx.previous(&month_key)?;
+            let decisions = tx.decisions_for(&prev)?;
+            let own = tx.own_decisions(&month_key)?;
+            let declines = tx.declines(&month_key)?;
+            // Only a household with a standing 不纳入 compares its records.
+            let expense_keys =
+                expense_keys_by_household(&data.expenses, |hh| declines.contains_key(hh));
+            let statuses: Vec<MonthStatus> = data
+                .households
+                .iter()
+                .zip(&assessments)
+                .map(|(h, a)| {
+                    let decline = declines.get(h.id.as_str());
+                    let worse = decline.and_then(|d| {
+                        let now = evidence_now(a, expense_keys.get(h.id.as_str()));
+                        d.evidence
+                            .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
+                    });
+                    derive(&DeriveInput {
+                        prev: prev.get(h.id.as_str()),
+                        prev_decision: decisions.get(h.id.as_str()),
+                        own_decision: own.get(h.id.as_str()),
+                        decline,
+                        worse,
+                        month: &month_key,
+                        // 未脱贫户 are warned and listed on their own, never monitored.
+                        at_risk: a.at_risk() && h.hh_type != HouseholdType::Poor,
+                        preset_monitored: h.hh_type.already_monitored(),
+                        no_labour: h.labor == Some(0),
+                        stable_months: rs.elimination.stable_months,
+                    })
+                })
+                .collect();
+            drop(expense_keys);
+            // Monitored or eliminated households missing from this month's roster
+            // stay in the ledger with their last status (弥勒 一、（四）
+            // “不得在系统中作剔除处理”), noted as 户减少.
+            // The roster is sorted by 户编号 (validate): found by binary search.
+            debug_assert!(data.households.is_sorted_by(|a, b| a.id <= b.id));
+            let on_roster = |id: &str| {
+                data.households
+                    .binary_search_by(|h| h.id.as_str().cmp(id))
+                    .is_ok()
+            };
+            let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
+                .iter()
+                .filter(|(id, p)| {
+                    (p.status.under_review() || p.status == Status::Eliminated)
+                        && !on_roster(id.as_str())
+                })
+                .collect();
+            missing.sort_by(|a, b| a.0.cmp(b.0));
+            let known = tx.last_known(
+                &missing
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>(),
+            )?;
+            let roster_file = plan.inputs.households.path.display().to_string();
+            let mut absent: Vec<(Household, Assessment, MonthStatus)> = Vec::new();
+            for (id, p) in &missing {
+                if p.status.under_review() {
+                    data.issues.push(DataIssue {
+                            loc: crate::error::Location::file(&roster_file),
+                            value: id.to_string(),
+                            severity: "存疑",
+                            reason: format!(
+                                "监测户 {id}（{} 为“{}”）本月不在农户信息中，台账中保留其上月状态并注明户减少，请核实是否迁出、死亡或合户",
+                                p.month,
+                                p.status.label()
+                            ),
+                        });
+                }
+                // Carried from the store (row 0: not read this month).
+                let Some(h) = known.get(id.as_str()).cloned() else {
+                    continue;
+                };
+                let mut st = derive(&DeriveInput {
+                    prev: Some(p),
+                    prev_decision: decisions.get(id.as_str()),
+                    own_decision: own.get(id.as_str()),
+                    decline: None,
+                    worse: None,
+                    month: &month_key,
+                    at_risk: false,
+                    preset_monitored: false,
+                    no_labour: true, // no suggestion for a household not seen this month
+                    stable_months: rs.elimination.stable_months,
+                });
+                st.quiet_months = p.quiet_months;
+                if st.status == Status::NotMonitored {
+                    continue; // decided 不纳入: nothing to carry
+                }
+                absent.push((h, Assessment::empty(), st));
+            }
+            let eliminated = tx.eliminations(&month_key)?;
+            let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
+            let point = TrendPoint {
+                month: month_key.clone(),
+                monitored: all_st().filter(|s| s.status.monitored()).count() as i64,
+                new: all_st()
+                    .filter(|s| s.status == Status::NewlyIncluded)
+                    .count() as i64,
+                warned: all_st().filter(|s| s.status.pending()).count() as i64,
+                eliminated: statuses
+                    .iter()
+                    .zip(data.households.iter())
+                    .filter(|(s, h)| {
+                        s.status == Status::Eliminated
+                            && prev
+                                .get(h.id.as_str())
+                                .is_some_and(|p| p.status != Status::Eliminated)
+                    })
+                    .count() as i64,
+            };
+            let mut trend = tx.trend_before(&month_key)?;
+            trend.push(point.clone());
+            // Last month's statuses are let go here, before last month's
+            // roster is walked (a province's largest moment).
+            Ok((own, statuses, absent, eliminated, point, trend))
+        })();
+        (sorting.join(), derived)
+    });
+    let (own, statuses, absent, eliminated, point, trend) = derived?;
+    let people = people.map_err(|_| MonitorError::Internal("排序人员的线程意外中止".into()))?;
     let changes = tx
         .with_previous_roster(&month_key, |prev| {
             history::natural_changes(prev, &data.households, &people, month)

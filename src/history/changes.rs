@@ -112,12 +112,46 @@ impl<'m> PeopleInKeyOrder<'m> {
 
     pub fn iter(&self) -> impl Iterator<Item = &'m Member> + '_ {
         let members = self.members;
-        self.order.iter().map(move |&i| &members[i as usize])
+        let order = &self.order;
+        order.iter().enumerate().map(move |(k, &i)| {
+            // In key order the people are scattered over the whole list
+            // (a province's is about 600 MB): each one's first touch was
+            // a wait on memory, most of the time of walking them.
+            if let Some(&ahead) = order.get(k + PREFETCH_AHEAD) {
+                prefetch(&members[ahead as usize]);
+            }
+            &members[i as usize]
+        })
     }
 
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+}
+
+/// How many people ahead of the one walked are asked from memory.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Ask the processor to bring `v` into its cache, without waiting for it.
+#[inline(always)]
+fn prefetch<T>(v: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = (v as *const T).cast::<i8>();
+        // Every cache line the value spans (a person: 88 bytes, two or
+        // three lines). A prefetch only hints; it reads nothing itself.
+        for at in (0..std::mem::size_of::<T>())
+            .step_by(64)
+            .chain([std::mem::size_of::<T>() - 1])
+        {
+            // SAFETY: SSE is part of every x86-64 processor, and a
+            // prefetch never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(at)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
 }
 
 /// Positions of `members` in the order of their keys; of two with one key

@@ -821,6 +821,7 @@ impl Store {
                 _ => serr(&path, e),
             })?;
         Ok(Tx {
+            began_at: tx.total_changes(),
             tx,
             path,
             verified_at: std::cell::Cell::new(None),
@@ -902,6 +903,8 @@ pub struct Tx<'c> {
     /// The transaction's count of changed rows when [`Tx::verify`] last
     /// found the store sound: the commit checks again only after changes.
     verified_at: std::cell::Cell<Option<u64>>,
+    /// The connection's count of changed rows when the transaction began.
+    began_at: u64,
 }
 
 pub struct Reader<'c> {
@@ -1047,17 +1050,135 @@ fn decision_row(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
     })
 }
 
+const ROSTER_HOUSEHOLDS: &str =
+    "SELECT hh_id, head_name, township, village, size FROM roster WHERE month = ?1 ORDER BY hh_id";
+const ROSTER_PEOPLE: &str =
+    "SELECT person_key, hh_id, name, id_no FROM roster_members WHERE month = ?1 ORDER BY person_key";
+
+fn roster_household(r: &rusqlite::Row) -> rusqlite::Result<RosterHousehold> {
+    Ok(RosterHousehold {
+        hh_id: inline(r, 0)?,
+        head_name: inline(r, 1)?,
+        township: inline(r, 2)?,
+        village: inline(r, 3)?,
+        size: r.get(4)?,
+    })
+}
+
+fn roster_person(r: &rusqlite::Row) -> rusqlite::Result<RosterPerson> {
+    Ok(RosterPerson {
+        key: inline(r, 0)?,
+        hh_id: inline(r, 1)?,
+        name: inline(r, 2)?,
+        id_no: inline(r, 3)?,
+    })
+}
+
+/// A read-only connection of its own to the store, beside the run's.
+fn reading(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| dberr(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_millis(300))
+        .map_err(|e| dberr(path, e))?;
+    tune(&conn, path)?;
+    Ok(conn)
+}
+
+/// Rows handed from the thread that reads them to the one that walks them.
+enum Handed<T> {
+    Rows(Vec<T>),
+    Failed(MonitorError),
+    End,
+}
+
+const BATCH: usize = 4096;
+
+/// Send the rows of `sql` for `month` in batches, then `End`; false when
+/// the walker stopped taking them (it returned early) or reading failed.
+fn send_rows<T>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    month: &str,
+    row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    to: &std::sync::mpsc::SyncSender<Handed<T>>,
+) -> bool {
+    let read = || -> rusqlite::Result<bool> {
+        let mut st = conn.prepare(sql)?;
+        let mut rows = st.query(params![month])?;
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(r) = rows.next()? {
+            batch.push(row(r)?);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if to.send(Handed::Rows(full)).is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(to.send(Handed::Rows(batch)).is_ok() && to.send(Handed::End).is_ok())
+    };
+    read().unwrap_or_else(|e| {
+        let _ = to.send(Handed::Failed(dberr(path, e)));
+        false
+    })
+}
+
+/// The rows a reading thread hands over, one by one. Its end is the
+/// thread's `End`: a thread that stopped without it (it panicked) is an
+/// error, never a shorter roster.
+struct Batches<T> {
+    from: std::sync::mpsc::Receiver<Handed<T>>,
+    batch: std::vec::IntoIter<T>,
+    done: bool,
+}
+
+impl<T> Batches<T> {
+    fn new(from: std::sync::mpsc::Receiver<Handed<T>>) -> Self {
+        Batches {
+            from,
+            batch: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+}
+
+impl<T> Iterator for Batches<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(x) = self.batch.next() {
+                return Some(Ok(x));
+            }
+            if self.done {
+                return None;
+            }
+            match self.from.recv() {
+                Ok(Handed::Rows(b)) => self.batch = b.into_iter(),
+                Ok(Handed::End) => self.done = true,
+                Ok(Handed::Failed(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Some(Err(MonitorError::Internal(
+                        "读取上月花名册的线程意外中止".into(),
+                    )));
+                }
+            }
+        }
+    }
+}
+
 impl Tx<'_> {
     /// Start SQLite's `quick_check` of the store as last committed, in a
     /// thread of its own (see [`Store::open_for_run`]); the run finishes it
     /// before reading the store's months.
     pub fn start_check(&self) -> Result<PendingCheck> {
         let path = self.path.clone();
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| dberr(&path, e))?;
-        conn.busy_timeout(std::time::Duration::from_millis(300))
-            .map_err(|e| dberr(&path, e))?;
-        tune(&conn, &path)?;
+        let conn = reading(&path)?;
         let interrupt = conn.get_interrupt_handle();
         let p = path.clone();
         let handle = std::thread::Builder::new()
@@ -1532,6 +1653,12 @@ impl Tx<'_> {
     /// Run `f` on the latest stored month before `month`, its roster read
     /// from the store as `f` walks it (households by 户编号, people by
     /// key); `None` when no month is stored before.
+    ///
+    /// When this run has written nothing yet (a run's comparison, not the
+    /// re-run after `decide` recorded conclusions), the roster is read on a
+    /// read-only connection of its own, in a thread of its own, and handed
+    /// over in batches: SQLite's reading and the comparison go on two
+    /// cores. Nothing this transaction could change is read there.
     pub fn with_previous_roster<T>(
         &self,
         month: &str,
@@ -1557,33 +1684,14 @@ impl Tx<'_> {
                 |r| r.get(0)
             )
         )?;
-        let mut st = q!(self, self.tx.prepare(
-            "SELECT hh_id, head_name, township, village, size FROM roster WHERE month = ?1 ORDER BY hh_id"
-        ))?;
-        let mut households = q!(
-            self,
-            st.query_map(params![m], |r| Ok(RosterHousehold {
-                hh_id: inline(r, 0)?,
-                head_name: inline(r, 1)?,
-                township: inline(r, 2)?,
-                village: inline(r, 3)?,
-                size: r.get(4)?,
-            }))
-        )?
-        .map(|r| q!(self, r));
-        let mut st = q!(self, self.tx.prepare(
-            "SELECT person_key, hh_id, name, id_no FROM roster_members WHERE month = ?1 ORDER BY person_key"
-        ))?;
-        let mut people = q!(
-            self,
-            st.query_map(params![m], |r| Ok(RosterPerson {
-                key: inline(r, 0)?,
-                hh_id: inline(r, 1)?,
-                name: inline(r, 2)?,
-                id_no: inline(r, 3)?,
-            }))
-        )?
-        .map(|r| q!(self, r));
+        if self.tx.total_changes() == self.began_at {
+            return self.previous_roster_alongside(m, has_people, f).map(Some);
+        }
+        let mut st = q!(self, self.tx.prepare(ROSTER_HOUSEHOLDS))?;
+        let mut households =
+            q!(self, st.query_map(params![m], roster_household))?.map(|r| q!(self, r));
+        let mut st = q!(self, self.tx.prepare(ROSTER_PEOPLE))?;
+        let mut people = q!(self, st.query_map(params![m], roster_person))?.map(|r| q!(self, r));
         f(Previous {
             month: m.clone(),
             households: &mut households,
@@ -1591,6 +1699,33 @@ impl Tx<'_> {
             has_people,
         })
         .map(Some)
+    }
+
+    fn previous_roster_alongside<T>(
+        &self,
+        m: String,
+        has_people: bool,
+        f: impl FnOnce(Previous) -> Result<T>,
+    ) -> Result<T> {
+        let path = &self.path;
+        // Households and people each on a connection and thread of their
+        // own: whichever `f` walks first, neither waits for the other.
+        let (h_conn, p_conn) = (reading(path)?, reading(path)?);
+        let (to_h, from_h) = std::sync::mpsc::sync_channel(4);
+        let (to_p, from_p) = std::sync::mpsc::sync_channel(4);
+        std::thread::scope(|s| {
+            let m = &m;
+            s.spawn(move || {
+                send_rows(&h_conn, path, ROSTER_HOUSEHOLDS, m, roster_household, &to_h)
+            });
+            s.spawn(move || send_rows(&p_conn, path, ROSTER_PEOPLE, m, roster_person, &to_p));
+            f(Previous {
+                month: m.clone(),
+                households: &mut Batches::new(from_h),
+                people: &mut Batches::new(from_p),
+                has_people,
+            })
+        })
     }
 
     /// Every elimination on record (latest status 已消除 or eliminated and
@@ -2291,6 +2426,91 @@ mod tests {
             s.begin().unwrap().counted_before("2020-04").unwrap().len(),
             1
         );
+    }
+
+    /// Last month's roster, walked whole: (households, people).
+    type Walked = (Vec<RosterHousehold>, Vec<RosterPerson>);
+
+    fn walk_whole(tx: &Tx, month: &str) -> Walked {
+        tx.with_previous_roster(month, |p| {
+            let h = p.households.collect::<Result<Vec<_>>>()?;
+            let m = p.people.collect::<Result<Vec<_>>>()?;
+            Ok((h, m))
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn last_months_roster_read_alongside_is_the_roster_read_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        let mut s = Store::create(&p).unwrap();
+        {
+            let tx = s.begin().unwrap();
+            tx.tx
+                .execute(
+                    "INSERT INTO runs(month, run_id, ruleset, households, monitored, new, eliminated, run_at)
+                     VALUES ('2020-03', 'r', 'x', 0, 0, 0, 0, '')",
+                    [],
+                )
+                .unwrap();
+            // More people than one batch, households as well.
+            for i in 0..(2 * BATCH + 7) {
+                let (hh, key) = (format!("H{:05}", i / 3), format!("5301{i:014}"));
+                tx.tx
+                    .execute(
+                        "INSERT INTO roster_members(month, person_key, hh_id, name, id_no, relation)
+                         VALUES ('2020-03', ?1, ?2, ?3, ?1, '户主')",
+                        params![key, hh, format!("人{i}")],
+                    )
+                    .unwrap();
+                if i % 3 == 0 {
+                    tx.tx
+                        .execute(
+                            "INSERT INTO roster(month, hh_id, head_name, township, village, size)
+                             VALUES ('2020-03', ?1, ?2, '东乡', '一村', 3)",
+                            params![hh, format!("人{i}")],
+                        )
+                        .unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+        let tx = s.begin().unwrap();
+        assert_eq!(tx.tx.total_changes(), tx.began_at);
+        let alongside = walk_whole(&tx, "2020-04");
+        // Once this run has written, the roster is read on its connection.
+        tx.record_counted("2020-04", &["k".to_string()]).unwrap();
+        assert!(tx.tx.total_changes() > tx.began_at);
+        let in_turn = walk_whole(&tx, "2020-04");
+        assert_eq!(alongside.0.len(), (2 * BATCH + 7).div_ceil(3));
+        assert_eq!(alongside.1.len(), 2 * BATCH + 7);
+        assert_eq!(alongside, in_turn);
+        assert!(alongside.1.is_sorted_by(|a, b| a.key <= b.key));
+        drop(tx);
+        // A walk that stops early lets the reading threads go.
+        let tx = s.begin().unwrap();
+        let first = tx
+            .with_previous_roster("2020-04", |p| Ok(p.people.next().map(|r| r.unwrap().key)))
+            .unwrap()
+            .flatten();
+        assert_eq!(first.as_deref(), Some("530100000000000000"));
+    }
+
+    #[test]
+    fn rows_from_a_reading_thread_that_stopped_unfinished_are_an_error_not_fewer() {
+        let (to, from) = std::sync::mpsc::sync_channel(4);
+        to.send(Handed::Rows(vec![1, 2])).unwrap();
+        drop(to); // no End: the thread panicked
+        let got: Vec<_> = Batches::new(from).collect();
+        assert!(matches!(got[..], [Ok(1), Ok(2), Err(_)]), "{got:?}");
+        let (to, from) = std::sync::mpsc::sync_channel(4);
+        to.send(Handed::Rows(vec![1])).unwrap();
+        to.send(Handed::End).unwrap();
+        drop(to);
+        let got: Vec<_> = Batches::new(from).map(|r| r.unwrap()).collect();
+        assert_eq!(got, vec![1]);
     }
 
     #[test]

@@ -1074,13 +1074,16 @@ fn roster_person(r: &rusqlite::Row) -> rusqlite::Result<RosterPerson> {
     })
 }
 
-/// A read-only connection of its own to the store, beside the run's.
+/// A read-only connection of its own to the store, beside the run's. It
+/// reads each page once, in order: a small page cache (2 MB) is enough and
+/// keeps a province's largest moment (three of them at once) in bounds.
 fn reading(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| dberr(path, e))?;
     conn.busy_timeout(std::time::Duration::from_millis(300))
         .map_err(|e| dberr(path, e))?;
-    tune(&conn, path)?;
+    conn.execute_batch("PRAGMA cache_size = -2048; PRAGMA temp_store = FILE;")
+        .map_err(|e| dberr(path, e))?;
     Ok(conn)
 }
 

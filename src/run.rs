@@ -283,14 +283,14 @@ pub(crate) fn month_in(
     // The county's own form files are checked before any work is done.
     let forms = crate::forms::load(Some(&plan.forms))?;
     // The store's months are read once it is known to be sound.
-    let from_store = || -> Result<_> {
+    let from_store = || {
         if let Some(c) = check {
             c.finish()?;
         }
-        Ok((tx.store_id()?, tx.counted_before(&month_key)?))
+        tx.counted_before(&month_key)
     };
-    let (mut data, assessments, store_id) =
-        read_and_assess(plan, rs, month, from_store, &progress)?;
+    let (mut data, assessments) = read_and_assess(plan, rs, month, from_store, &progress)?;
+    let store_id = tx.store_id()?;
     let once: Vec<String> = rs
         .count_once_windows(month)
         .iter()
@@ -309,139 +309,34 @@ pub(crate) fn month_in(
     // A county's people are put in key order on the other core while last
     // month's statuses are read and this month's derived. A larger run
     // sorts them after, when the statuses are let go: at 2,000,000
-    // households both at once were 56 MB more at the run's peak.
+    // households both at once were 22 MB more at the run's peak.
     let alongside = data.households.len() <= COUNTY_SIZE;
     let (people, derived) = std::thread::scope(|s| {
         let sorting = alongside.then(|| s.spawn(|| history::PeopleInKeyOrder::new(&data.members)));
-        let derived = (|| -> Result<_> {
-            let prev = tx.previous(&month_key)?;
-            let decisions = tx.decisions_for(&prev)?;
-            let own = tx.own_decisions(&month_key)?;
-            let declines = tx.declines(&month_key)?;
-            // Only a household with a standing 不纳入 compares its records.
-            let expense_keys =
-                expense_keys_by_household(&data.expenses, |hh| declines.contains_key(hh));
-            let statuses: Vec<MonthStatus> = data
-                .households
-                .iter()
-                .zip(&assessments)
-                .map(|(h, a)| {
-                    let decline = declines.get(h.id.as_str());
-                    let worse = decline.and_then(|d| {
-                        let now = evidence_now(a, expense_keys.get(h.id.as_str()));
-                        d.evidence
-                            .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
-                    });
-                    derive(&DeriveInput {
-                        prev: prev.get(h.id.as_str()),
-                        prev_decision: decisions.get(h.id.as_str()),
-                        own_decision: own.get(h.id.as_str()),
-                        decline,
-                        worse,
-                        month: &month_key,
-                        // 未脱贫户 are warned and listed on their own, never monitored.
-                        at_risk: a.at_risk() && h.hh_type != HouseholdType::Poor,
-                        preset_monitored: h.hh_type.already_monitored(),
-                        no_labour: h.labor == Some(0),
-                        stable_months: rs.elimination.stable_months,
-                    })
-                })
-                .collect();
-            drop(expense_keys);
-            // Monitored or eliminated households missing from this month's roster
-            // stay in the ledger with their last status (弥勒 一、（四）
-            // “不得在系统中作剔除处理”), noted as 户减少.
-            // The roster is sorted by 户编号 (validate): found by binary search.
-            debug_assert!(data.households.is_sorted_by(|a, b| a.id <= b.id));
-            let on_roster = |id: &str| {
-                data.households
-                    .binary_search_by(|h| h.id.as_str().cmp(id))
-                    .is_ok()
-            };
-            let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
-                .iter()
-                .filter(|(id, p)| {
-                    (p.status.under_review() || p.status == Status::Eliminated)
-                        && !on_roster(id.as_str())
-                })
-                .collect();
-            missing.sort_by(|a, b| a.0.cmp(b.0));
-            let known = tx.last_known(
-                &missing
-                    .iter()
-                    .map(|(id, _)| id.as_str())
-                    .collect::<Vec<_>>(),
-            )?;
-            let roster_file = plan.inputs.households.path.display().to_string();
-            let mut absent: Vec<(Household, Assessment, MonthStatus)> = Vec::new();
-            for (id, p) in &missing {
-                if p.status.under_review() {
-                    data.issues.push(DataIssue {
-                            loc: crate::error::Location::file(&roster_file),
-                            value: id.to_string(),
-                            severity: "存疑",
-                            reason: format!(
-                                "监测户 {id}（{} 为“{}”）本月不在农户信息中，台账中保留其上月状态并注明户减少，请核实是否迁出、死亡或合户",
-                                p.month,
-                                p.status.label()
-                            ),
-                        });
-                }
-                // Carried from the store (row 0: not read this month).
-                let Some(h) = known.get(id.as_str()).cloned() else {
-                    continue;
-                };
-                let mut st = derive(&DeriveInput {
-                    prev: Some(p),
-                    prev_decision: decisions.get(id.as_str()),
-                    own_decision: own.get(id.as_str()),
-                    decline: None,
-                    worse: None,
-                    month: &month_key,
-                    at_risk: false,
-                    preset_monitored: false,
-                    no_labour: true, // no suggestion for a household not seen this month
-                    stable_months: rs.elimination.stable_months,
-                });
-                st.quiet_months = p.quiet_months;
-                if st.status == Status::NotMonitored {
-                    continue; // decided 不纳入: nothing to carry
-                }
-                absent.push((h, Assessment::empty(), st));
-            }
-            let eliminated = tx.eliminations(&month_key)?;
-            let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
-            let point = TrendPoint {
-                month: month_key.clone(),
-                monitored: all_st().filter(|s| s.status.monitored()).count() as i64,
-                new: all_st()
-                    .filter(|s| s.status == Status::NewlyIncluded)
-                    .count() as i64,
-                warned: all_st().filter(|s| s.status.pending()).count() as i64,
-                eliminated: statuses
-                    .iter()
-                    .zip(data.households.iter())
-                    .filter(|(s, h)| {
-                        s.status == Status::Eliminated
-                            && prev
-                                .get(h.id.as_str())
-                                .is_some_and(|p| p.status != Status::Eliminated)
-                    })
-                    .count() as i64,
-            };
-            let mut trend = tx.trend_before(&month_key)?;
-            trend.push(point.clone());
-            // Last month's statuses are let go here, before last month's
-            // roster is walked (a province's largest moment).
-            Ok((own, statuses, absent, eliminated, point, trend))
-        })();
+        let derived = derive_month(
+            &tx,
+            plan,
+            rs,
+            &month_key,
+            &data.households,
+            &data.expenses,
+            &assessments,
+            &mut data.issues,
+        );
         let people = match sorting {
             Some(j) => j.join(),
             None => Ok(history::PeopleInKeyOrder::new(&data.members)),
         };
         (people, derived)
     });
-    let (own, statuses, absent, eliminated, point, trend) = derived?;
+    let Derived {
+        own,
+        statuses,
+        absent,
+        eliminated,
+        point,
+        trend,
+    } = derived?;
     let people = people.map_err(|_| MonitorError::Internal("排序人员的线程意外中止".into()))?;
     let changes = tx
         .with_previous_roster(&month_key, |prev| {
@@ -567,6 +462,157 @@ pub(crate) fn month_in(
         summary,
         stale_later_months: later,
         warnings,
+    })
+}
+
+/// This month's statuses, derived from last month's and the decisions on
+/// record, with the households carried though not on the roster.
+struct Derived {
+    own: std::collections::HashMap<String, history::Decision>,
+    statuses: Vec<MonthStatus>,
+    absent: Vec<(Household, Assessment, MonthStatus)>,
+    eliminated: Vec<history::EliminatedRow>,
+    point: TrendPoint,
+    trend: Vec<TrendPoint>,
+}
+
+/// Derive each household's status this month from last month's (read from
+/// the store) and the decisions on record; monitored households missing
+/// from the roster are carried with a 数据问题 row.
+#[allow(clippy::too_many_arguments)]
+fn derive_month(
+    tx: &history::Tx,
+    plan: &Plan,
+    rs: &RuleSet,
+    month_key: &str,
+    households: &[Household],
+    expenses: &[crate::model::Expense],
+    assessments: &[Assessment],
+    issues: &mut Vec<DataIssue>,
+) -> Result<Derived> {
+    let prev = tx.previous(month_key)?;
+    let decisions = tx.decisions_for(&prev)?;
+    let own = tx.own_decisions(month_key)?;
+    let declines = tx.declines(month_key)?;
+    // Only a household with a standing 不纳入 compares its records.
+    let expense_keys = expense_keys_by_household(expenses, |hh| declines.contains_key(hh));
+    let statuses: Vec<MonthStatus> = households
+        .iter()
+        .zip(assessments)
+        .map(|(h, a)| {
+            let decline = declines.get(h.id.as_str());
+            let worse = decline.and_then(|d| {
+                let now = evidence_now(a, expense_keys.get(h.id.as_str()));
+                d.evidence
+                    .worse(&now, rs.review.decline_margin, |r| rs.lower_is_worse(r))
+            });
+            derive(&DeriveInput {
+                prev: prev.get(h.id.as_str()),
+                prev_decision: decisions.get(h.id.as_str()),
+                own_decision: own.get(h.id.as_str()),
+                decline,
+                worse,
+                month: month_key,
+                // 未脱贫户 are warned and listed on their own, never monitored.
+                at_risk: a.at_risk() && h.hh_type != HouseholdType::Poor,
+                preset_monitored: h.hh_type.already_monitored(),
+                no_labour: h.labor == Some(0),
+                stable_months: rs.elimination.stable_months,
+            })
+        })
+        .collect();
+    drop(expense_keys);
+    // Monitored or eliminated households missing from this month's roster
+    // stay in the ledger with their last status (弥勒 一、（四）
+    // “不得在系统中作剔除处理”), noted as 户减少.
+    // The roster is sorted by 户编号 (validate): found by binary search.
+    debug_assert!(households.is_sorted_by(|a, b| a.id <= b.id));
+    let on_roster = |id: &str| {
+        households
+            .binary_search_by(|h| h.id.as_str().cmp(id))
+            .is_ok()
+    };
+    let mut missing: Vec<(&compact_str::CompactString, &history::Prev)> = prev
+        .iter()
+        .filter(|(id, p)| {
+            (p.status.under_review() || p.status == Status::Eliminated) && !on_roster(id.as_str())
+        })
+        .collect();
+    missing.sort_by(|a, b| a.0.cmp(b.0));
+    let known = tx.last_known(
+        &missing
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    let roster_file = plan.inputs.households.path.display().to_string();
+    let mut absent: Vec<(Household, Assessment, MonthStatus)> = Vec::new();
+    for (id, p) in &missing {
+        if p.status.under_review() {
+            issues.push(DataIssue {
+                loc: crate::error::Location::file(&roster_file),
+                value: id.to_string(),
+                severity: "存疑",
+                reason: format!(
+                    "监测户 {id}（{} 为“{}”）本月不在农户信息中，台账中保留其上月状态并注明户减少，请核实是否迁出、死亡或合户",
+                    p.month,
+                    p.status.label()
+                ),
+            });
+        }
+        // Carried from the store (row 0: not read this month).
+        let Some(h) = known.get(id.as_str()).cloned() else {
+            continue;
+        };
+        let mut st = derive(&DeriveInput {
+            prev: Some(p),
+            prev_decision: decisions.get(id.as_str()),
+            own_decision: own.get(id.as_str()),
+            decline: None,
+            worse: None,
+            month: month_key,
+            at_risk: false,
+            preset_monitored: false,
+            no_labour: true, // no suggestion for a household not seen this month
+            stable_months: rs.elimination.stable_months,
+        });
+        st.quiet_months = p.quiet_months;
+        if st.status == Status::NotMonitored {
+            continue; // decided 不纳入: nothing to carry
+        }
+        absent.push((h, Assessment::empty(), st));
+    }
+    let eliminated = tx.eliminations(month_key)?;
+    let all_st = || statuses.iter().chain(absent.iter().map(|x| &x.2));
+    let point = TrendPoint {
+        month: month_key.to_string(),
+        monitored: all_st().filter(|s| s.status.monitored()).count() as i64,
+        new: all_st()
+            .filter(|s| s.status == Status::NewlyIncluded)
+            .count() as i64,
+        warned: all_st().filter(|s| s.status.pending()).count() as i64,
+        eliminated: statuses
+            .iter()
+            .zip(households.iter())
+            .filter(|(s, h)| {
+                s.status == Status::Eliminated
+                    && prev
+                        .get(h.id.as_str())
+                        .is_some_and(|p| p.status != Status::Eliminated)
+            })
+            .count() as i64,
+    };
+    let mut trend = tx.trend_before(month_key)?;
+    trend.push(point.clone());
+    // Last month's statuses are let go here, before last month's
+    // roster is walked (a province's largest moment).
+    Ok(Derived {
+        own,
+        statuses,
+        absent,
+        eliminated,
+        point,
+        trend,
     })
 }
 
@@ -1033,20 +1079,18 @@ fn shown_in_place(e: MonitorError, tmp: &Path, final_dir: &Path) -> MonitorError
     }
 }
 
-/// Read the month's inputs and assess every household.
-/// `counted`: expense records a count-once rule counted in an earlier
-/// month (key → month), from the store.
-/// Read the month's inputs, then (`from_store`: what the store holds for
-/// them, with anything else of the store `T`) assess them.
-fn read_and_assess<T>(
+/// Read the month's inputs and assess every household. `counted`, asked
+/// once the inputs are read: expense records a count-once rule counted in
+/// an earlier month (key → month), from the store.
+fn read_and_assess(
     plan: &Plan,
     rs: &RuleSet,
     month: chrono::NaiveDate,
-    from_store: impl FnOnce() -> Result<(T, std::collections::HashMap<String, String>)>,
+    counted: impl FnOnce() -> Result<std::collections::HashMap<String, String>>,
     progress: &Progress,
-) -> Result<(MonthData, Vec<Assessment>, T)> {
+) -> Result<(MonthData, Vec<Assessment>)> {
     let mut data = load_month(&plan.inputs, &rs.load_options(), |m| progress.stage(m))?;
-    let (kept, counted) = from_store()?;
+    let counted = counted()?;
     if !counted.is_empty() {
         for e in &mut data.expenses {
             e.counted_in = counted.get(&e.key()).cloned();
@@ -1075,7 +1119,7 @@ fn read_and_assess<T>(
         &data.members,
         || progress.inc(),
     );
-    Ok((data, assessments, kept))
+    Ok((data, assessments))
 }
 
 /// What `monitor check` found: the inputs read, and their problems.
@@ -1094,8 +1138,7 @@ pub fn check(plan: &Plan, quiet: bool) -> Result<CheckReport> {
     let progress = Progress::new(quiet);
     let rs = RuleSet::load(&plan.rules)?;
     rs.check_month(m)?;
-    let (data, assessments, ()) =
-        read_and_assess(plan, &rs, m, || Ok(((), Default::default())), &progress)?;
+    let (data, assessments) = read_and_assess(plan, &rs, m, || Ok(Default::default()), &progress)?;
     progress.finish();
     Ok(CheckReport {
         households: data.households.len(),

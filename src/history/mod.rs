@@ -1096,8 +1096,8 @@ enum Handed<T> {
 
 const BATCH: usize = 4096;
 
-/// Send the rows of `sql` for `month` in batches, then `End`; false when
-/// the walker stopped taking them (it returned early) or reading failed.
+/// Send the rows of `sql` for `month` in batches, then `End`; stop when the
+/// walker stops taking them (it returned early).
 fn send_rows<T>(
     conn: &Connection,
     path: &Path,
@@ -1105,8 +1105,8 @@ fn send_rows<T>(
     month: &str,
     row: fn(&rusqlite::Row) -> rusqlite::Result<T>,
     to: &std::sync::mpsc::SyncSender<Handed<T>>,
-) -> bool {
-    let read = || -> rusqlite::Result<bool> {
+) {
+    let read = || -> rusqlite::Result<()> {
         let mut st = conn.prepare(sql)?;
         let mut rows = st.query(params![month])?;
         let mut batch = Vec::with_capacity(BATCH);
@@ -1115,16 +1115,18 @@ fn send_rows<T>(
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if to.send(Handed::Rows(full)).is_err() {
-                    return Ok(false);
+                    return Ok(());
                 }
             }
         }
-        Ok(to.send(Handed::Rows(batch)).is_ok() && to.send(Handed::End).is_ok())
+        if to.send(Handed::Rows(batch)).is_ok() {
+            let _ = to.send(Handed::End);
+        }
+        Ok(())
     };
-    read().unwrap_or_else(|e| {
+    if let Err(e) = read() {
         let _ = to.send(Handed::Failed(dberr(path, e)));
-        false
-    })
+    }
 }
 
 /// The rows a reading thread hands over, one by one. Its end is the

@@ -435,17 +435,17 @@ pub struct ByHousehold<'a, T> {
 impl<'a, T> ByHousehold<'a, T> {
     pub fn new(items: &'a [T], key: fn(&T) -> &str) -> Self {
         let mut sorted: Vec<&'a T> = items.iter().collect();
-        // Stable: a household's records keep the order they were read in.
-        sorted.sort_by(|a, b| key(a).cmp(key(b)));
-        let mut ranges = crate::keyindex::KeyIndex::with_capacity(0);
-        let mut start = 0usize;
-        while start < sorted.len() {
-            let k = key(sorted[start]);
-            let end = start + sorted[start..].partition_point(|x| key(x) == k);
-            let of = |&(a, _): &(u32, u32)| key(sorted[a as usize]);
-            ranges.insert(k, (start as u32, end as u32), of);
-            start = end;
-        }
+        // Usually each household's records come together (a member list
+        // is written household by household): then they need no sorting
+        // (a province's 7,000,000 members took 1.5 s to sort).
+        let ranges = match runs(&sorted, key) {
+            Some(ranges) => ranges,
+            None => {
+                // Stable: a household's records keep the order they were read in.
+                sorted.sort_by(|a, b| key(a).cmp(key(b)));
+                runs(&sorted, key).unwrap_or_else(|| unreachable!("sorted records form runs"))
+            }
+        };
         ByHousehold {
             sorted,
             key,
@@ -461,6 +461,26 @@ impl<'a, T> ByHousehold<'a, T> {
             None => &[],
         }
     }
+}
+
+/// The range of each run of records with one key, when no key has two
+/// runs (`None`: the records are not grouped by their key).
+fn runs<T>(records: &[&T], key: fn(&T) -> &str) -> Option<crate::keyindex::KeyIndex<(u32, u32)>> {
+    let mut ranges = crate::keyindex::KeyIndex::with_capacity(0);
+    let mut start = 0usize;
+    while start < records.len() {
+        let k = key(records[start]);
+        let end = records[start..]
+            .iter()
+            .position(|x| key(x) != k)
+            .map_or(records.len(), |n| start + n);
+        let of = |&(a, _): &(u32, u32)| key(records[a as usize]);
+        if ranges.insert(k, (start as u32, end as u32), of).is_some() {
+            return None;
+        }
+        start = end;
+    }
+    Some(ranges)
 }
 
 impl<'a> ByHousehold<'a, Member> {
@@ -547,5 +567,27 @@ mod tests {
         assert_eq!(names("B"), ["b1", "b2"]);
         assert_eq!(names("C"), ["c1"]);
         assert!(names("D").is_empty());
+        // Grouped as read, and grouped but for one record at the end.
+        for (all, a) in [
+            (
+                vec![m("A", "a1"), m("A", "a2"), m("B", "b1")],
+                vec!["a1", "a2"],
+            ),
+            (
+                vec![m("A", "a1"), m("A", "a2"), m("B", "b1"), m("A", "a3")],
+                vec!["a1", "a2", "a3"],
+            ),
+        ] {
+            let g = ByHousehold::members(&all);
+            let names = |id: &str| {
+                g.get(id)
+                    .iter()
+                    .map(|x| x.name.to_string())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names("A"), a);
+            assert_eq!(names("B"), ["b1"]);
+            assert!(names("C").is_empty());
+        }
     }
 }

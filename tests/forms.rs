@@ -378,6 +378,44 @@ fn a_member_listed_twice_is_counted_once() {
     assert!(!issues.rows_with("家庭成员重复").is_empty());
 }
 
+/// A 证件号码 first listed under a household not on the roster belongs to
+/// the first member listed under a household that is; a later one is the
+/// duplicate, named with that member's row.
+#[test]
+fn a_shared_id_number_is_kept_for_the_first_member_on_the_roster() {
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    let rows = vec![
+        vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")],
+        vec![s("Z"), s("丙"), s("P-A-2"), s("家人")],
+        vec![s("A"), s("丁"), s("P-A-2"), s("家人")],
+        vec![s("A"), s("戊"), s("P-A-3"), s("家人")],
+        vec![s("A"), s("丁（重复）"), s("P-A-2"), s("家人")],
+    ];
+    ws.xlsx("data/2020-03/m.xlsx", "成员", &rows, &[]);
+    ws.month("2020-03");
+    let sh = &sheets(&ws.path("out/2020-03/附件3-1 返贫致贫风险户调查表.xlsx"))[0];
+    let all: String = sh.cells.values().map(|c| c.text.as_str()).collect();
+    assert!(
+        all.contains("丁") && all.contains("戊") && !all.contains("丁（重复）"),
+        "{all}"
+    );
+    let issues = &sheets(&ws.path("out/2020-03/风险户台账.xlsx"))
+        .into_iter()
+        .find(|s| s.name == "数据问题")
+        .unwrap();
+    let dup = issues.rows_with("家庭成员重复");
+    assert_eq!(dup.len(), 1, "{dup:?}");
+    let line: Vec<&str> = (0..8).map(|c| issues.text(dup[0], c)).collect();
+    assert!(line.contains(&"5.0") && line.contains(&"P-A-2"), "{line:?}");
+    assert!(
+        line.iter().any(|t| t.contains("第3行已有该证件号码")),
+        "{line:?}"
+    );
+    assert_eq!(issues.rows_with("不在农户信息中").len(), 1);
+}
+
 #[test]
 fn a_county_adapts_a_form_without_code() {
     let ws = Ws::new();

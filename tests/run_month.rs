@@ -653,3 +653,49 @@ fn ods_roster_with_merged_two_row_header() {
     assert_eq!(hs[0]["per_capita_net_income"], "3400.00");
     assert_eq!(hs[0]["township"], "石镇");
 }
+
+/// A household left out for want of a 家庭人口 moves the ones after it up:
+/// an expense record found by 户编号 still lands on its own household.
+#[test]
+fn an_expense_after_a_household_left_out_finds_its_own_household() {
+    let ws = Ws::new();
+    ws.csv(
+        "h.csv",
+        "户编号,户主姓名,户类型,家庭人口,劳动力人数,工资性收入,生产经营性收入,财产性收入,转移性收入,生产经营性支出,乡镇\n\
+         A1,甲,一般农户,2,2,30000,0,0,0,0,东乡\n\
+         B2,乙,一般农户,,2,30000,0,0,0,0,东乡\n\
+         C3,丙,一般农户,2,2,12000,0,0,0,0,东乡\n\
+         D4,丁,一般农户,2,2,30000,0,0,0,0,东乡\n",
+        false,
+    );
+    ws.csv(
+        "e.csv",
+        "户编号,姓名,证件号码,支出类型,自付金额,发生日期,来源单位\n\
+         C3,丙,,医疗,15000,2020-02-01,县医保局\n",
+        false,
+    );
+    let o = ws.run_on(
+        "2020-03",
+        &rules("mile-2020.toml"),
+        "h.csv",
+        &["--expenses", "e.csv", "--out", "out"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = ws.path("out/2020-03");
+    let issues: Vec<String> = sheet(&out.join("风险户台账.xlsx"), "数据问题")
+        .iter()
+        .flatten()
+        .map(text)
+        .collect();
+    assert!(
+        issues.iter().any(|t| t.contains("没有家庭成员可数")),
+        "B2 is left out: {issues:?}"
+    );
+    assert!(
+        !issues.iter().any(|t| t.contains("不在农户信息中")),
+        "{issues:?}"
+    );
+    let (rows, ledger) = ledger_rows(&out.join("风险户台账.xlsx"));
+    assert_eq!(ledger.keys().cloned().collect::<Vec<_>>(), vec!["C3"]);
+    assert_eq!(text(&ledger["C3"][col(&rows, 1, "风险类型")]), "因病");
+}

@@ -282,6 +282,10 @@ pub(crate) fn month_in(
     let progress = Progress::new(quiet);
     // The county's own form files are checked before any work is done.
     let forms = crate::forms::load(Some(&plan.forms))?;
+    // What deriving the statuses reads from the store is read meanwhile,
+    // when the store needs no check first.
+    let checked = check.as_ref().is_none_or(|c| !c.started());
+    let before = tx.read_before_alongside(&month_key, checked);
     // The store's months are read once it is known to be sound.
     let from_store = || {
         if let Some(c) = check {
@@ -322,6 +326,7 @@ pub(crate) fn month_in(
             &data.expenses,
             &assessments,
             &mut data.issues,
+            before,
         );
         let people = match sorting {
             Some(j) => j.join(),
@@ -489,11 +494,14 @@ fn derive_month(
     expenses: &[crate::model::Expense],
     assessments: &[Assessment],
     issues: &mut Vec<DataIssue>,
+    alongside: Option<history::BeforeReading>,
 ) -> Result<Derived> {
-    let prev = tx.previous(month_key)?;
-    let decisions = tx.decisions_for(&prev)?;
-    let own = tx.own_decisions(month_key)?;
-    let declines = tx.declines(month_key)?;
+    let history::Before {
+        prev,
+        decisions,
+        own,
+        declines,
+    } = tx.before(month_key, alongside)?;
     // Only a household with a standing 不纳入 compares its records.
     let expense_keys = expense_keys_by_household(expenses, |hh| declines.contains_key(hh));
     let statuses: Vec<MonthStatus> = households

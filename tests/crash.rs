@@ -277,8 +277,19 @@ fn a_decide_killed_after_commit_and_repeated_records_once() {
 /// and before the commit, leave the store and the outputs as they were.
 #[test]
 fn a_store_damaged_in_its_structure_stops_the_next_run_and_is_not_written() {
+    for keep_time in [false, true] {
+        damaged_store_stops_the_run(keep_time);
+    }
+}
+
+/// `keep_time`: the damage done with the file's length and time kept, so
+/// the store looks as its last checked commit left it and is not checked
+/// at open: the check before the commit still stops the run.
+fn damaged_store_stops_the_run(keep_time: bool) {
     let (ws, _, _) = setup();
     let path = ws.path("history.sqlite");
+    assert!(ws.path("history.sqlite.checked").is_file());
+    let t = std::fs::metadata(&path).unwrap().modified().unwrap();
     let (root, page_size): (i64, i64) = {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.query_row(
@@ -294,6 +305,10 @@ fn a_store_damaged_in_its_structure_stops_the_next_run_and_is_not_written() {
     assert_eq!(bytes[at], 0x0a, "an index leaf page");
     bytes[at + 3] = 0x7f; // its number of entries
     std::fs::write(&path, &bytes).unwrap();
+    if keep_time {
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(t).unwrap();
+    }
     ws.roster("2020-04", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
     let o = ws.run(&["run", "--month", "2020-04", "-q"]);
     assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
@@ -308,6 +323,10 @@ fn a_store_damaged_in_its_structure_stops_the_next_run_and_is_not_written() {
         bytes,
         "the store is not written"
     );
+    if keep_time {
+        // Found damaged: checked whole at open from now on.
+        assert!(!ws.path("history.sqlite.checked").exists());
+    }
 }
 
 #[test]

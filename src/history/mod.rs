@@ -8,6 +8,7 @@
 //! stay in the ledger (弥勒 一、（四）：不得在系统中作剔除处理).
 
 mod changes;
+mod stamp;
 
 pub use changes::{
     natural_changes, person_key, Change, PeopleInKeyOrder, Previous, RosterHousehold, RosterPerson,
@@ -511,6 +512,8 @@ fn dberr(path: &Path, e: rusqlite::Error) -> MonitorError {
     use rusqlite::ErrorCode::*;
     let what = match e.sqlite_error_code() {
         Some(DatabaseCorrupt) | Some(NotADatabase) => {
+            // Checked whole at open next time.
+            stamp::forget(path);
             "文件已损坏，请从备份恢复该文件（不会自动重建，以免丢失历史）"
         }
         Some(DiskFull) => "磁盘已满，请腾出空间后重新运行",
@@ -552,49 +555,109 @@ enum Check {
     Later,
 }
 
-/// A store's `quick_check` going on in a thread of its own, on a read-only
+/// Work on the store going on in a thread of its own, on a read-only
 /// connection of its own (the run's write lock lets readers in, and it
-/// keeps any other writer out while the check reads the file).
-pub struct PendingCheck {
+/// keeps any other writer out while the thread reads the file). A run that
+/// stops early (bad input) does not wait for it: dropped, it is stopped.
+struct Worker<T> {
     path: PathBuf,
-    handle: Option<std::thread::JoinHandle<Result<()>>>,
-    interrupt: rusqlite::InterruptHandle,
+    handle: Option<std::thread::JoinHandle<Result<T>>>,
+    interrupt: Option<rusqlite::InterruptHandle>,
 }
 
-impl PendingCheck {
-    /// Wait for the check: `Err` when the store is damaged.
-    pub fn finish(mut self) -> Result<()> {
-        self.join()
+impl<T: Send + 'static> Worker<T> {
+    fn none(path: &Path) -> Self {
+        Worker {
+            path: path.to_path_buf(),
+            handle: None,
+            interrupt: None,
+        }
     }
 
-    /// What to report for `e`, met before the check was finished: the
-    /// damage, when the check finds the store damaged.
-    pub fn or_damage(mut self, e: MonitorError) -> MonitorError {
-        self.join().err().unwrap_or(e)
+    fn start(
+        path: &Path,
+        name: &str,
+        work: impl FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
+    ) -> Result<Self> {
+        let conn = reading(path)?;
+        let interrupt = conn.get_interrupt_handle();
+        let p = path.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(&conn, &p))
+            .map_err(|e| serr(path, e))?;
+        Ok(Worker {
+            path: path.to_path_buf(),
+            handle: Some(handle),
+            interrupt: Some(interrupt),
+        })
     }
 
-    fn join(&mut self) -> Result<()> {
-        let Some(h) = self.handle.take() else {
-            return Ok(());
-        };
-        h.join()
-            .unwrap_or_else(|_| Err(serr(&self.path, "检查监测历史库的线程意外中止")))
+    /// Its result (`None`: nothing was started).
+    fn join(&mut self) -> Option<Result<T>> {
+        let h = self.handle.take()?;
+        Some(
+            h.join()
+                .unwrap_or_else(|_| Err(serr(&self.path, "读取监测历史库的线程意外中止"))),
+        )
     }
 }
 
-impl Drop for PendingCheck {
-    /// A run that stops early (bad input) does not wait for the check.
+impl<T> Drop for Worker<T> {
     fn drop(&mut self) {
         if let Some(h) = self.handle.take() {
-            // Again until it stops: an interrupt before the check's
+            // Again until it stops: an interrupt before the thread's
             // statement has started is not remembered by SQLite.
             while !h.is_finished() {
-                self.interrupt.interrupt();
+                if let Some(i) = &self.interrupt {
+                    i.interrupt();
+                }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             let _ = h.join();
         }
     }
+}
+
+/// A store's `quick_check` going on beside the reading of the inputs.
+pub struct PendingCheck(Worker<()>);
+
+impl PendingCheck {
+    /// Whether a check was started (not skipped for an unchanged store).
+    pub fn started(&self) -> bool {
+        self.0.handle.is_some()
+    }
+
+    /// Wait for the check: `Err` when the store is damaged.
+    pub fn finish(mut self) -> Result<()> {
+        self.0.join().unwrap_or(Ok(()))
+    }
+
+    /// What to report for `e`, met before the check was finished: the
+    /// damage, when the check finds the store damaged.
+    pub fn or_damage(mut self, e: MonitorError) -> MonitorError {
+        match self.0.join() {
+            Some(Err(damage)) => damage,
+            _ => e,
+        }
+    }
+}
+
+/// What deriving a month's statuses reads from the store: each household's
+/// latest stored status before the month, the decisions on those months,
+/// the month's own decisions and the standing 不纳入.
+pub struct Before {
+    pub prev: PrevStatuses,
+    pub decisions: HashMap<String, Decision>,
+    pub own: HashMap<String, Decision>,
+    pub declines: HashMap<String, Decline>,
+}
+
+/// [`Before`] being read beside the reading of the inputs.
+pub struct BeforeReading {
+    worker: Worker<Before>,
+    /// The run's count of changed rows when it was started.
+    began_at: u64,
 }
 
 /// A status read back that this program never writes: the store is damaged.
@@ -919,6 +982,129 @@ macro_rules! q {
 }
 
 impl Reader<'_> {
+    /// What deriving `month`'s statuses reads (see [`Before`]).
+    pub fn before(&self, month: &str) -> Result<Before> {
+        let prev = self.previous(month)?;
+        Ok(Before {
+            decisions: self.decisions_for(&prev)?,
+            own: self.own_decisions(month)?,
+            declines: self.declines(month)?,
+            prev,
+        })
+    }
+
+    /// Decisions recorded on `month`'s own 研判表 (latest per household).
+    pub fn own_decisions(&self, month: &str) -> Result<HashMap<String, Decision>> {
+        self.latest_decisions("month = ?1", month)
+    }
+
+    /// The latest decision per household among those matching `filter`
+    /// (an SQL condition on `?1` = `month`).
+    fn latest_decisions(&self, filter: &str, month: &str) -> Result<HashMap<String, Decision>> {
+        let mut st = q!(
+            self,
+            self.conn.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions WHERE {filter} ORDER BY id"
+            ))
+        )?;
+        let rows = q!(self, st.query_map(params![month], decision_row))?;
+        let mut out = HashMap::new();
+        for d in rows {
+            let d = q!(self, d)?;
+            out.insert(d.hh_id.clone(), d);
+        }
+        Ok(out)
+    }
+
+    /// Each household's latest decision before `month` when it is 不纳入:
+    /// a standing 不纳入 and what it was based on.
+    pub fn declines(&self, month: &str) -> Result<HashMap<String, Decline>> {
+        let latest = self.latest_decisions("month < ?1", month)?;
+        Ok(latest
+            .into_iter()
+            .filter(|(_, d)| d.decision == "不纳入")
+            .map(|(id, d)| {
+                let evidence = d
+                    .evidence
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str(e).ok())
+                    .unwrap_or_default();
+                (
+                    id,
+                    Decline {
+                        month: d.month,
+                        by: d.by,
+                        at: d.at,
+                        evidence,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Each household's latest stored month before `month`.
+    ///
+    /// Households whose latest stored status is 未监测 are left out: for
+    /// [`derive`] such a household is the same as one never seen (unit test
+    /// `a_household_last_seen_not_monitored_is_derived_as_one_never_seen`),
+    /// and they are most of a province (1.3 of 2 million at the stress
+    /// share: about 120 MB not held).
+    pub fn previous(&self, month: &str) -> Result<PrevStatuses> {
+        let mut st = q!(self, self.conn.prepare(
+            "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method,
+                    a.first_warned, a.pending_months
+             FROM assessments a
+             JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month < ?1 GROUP BY hh_id) b
+               ON a.hh_id = b.hh_id AND a.month = b.m
+             WHERE a.status <> ?2"
+        ))?;
+        let rows = q!(
+            self,
+            st.query_map(params![month, Status::NotMonitored.label()], |r| {
+                Ok((
+                    inline(r, 0)?,
+                    Prev {
+                        month: label(r, 1)?,
+                        status: status_col(r, 2)?,
+                        quiet_months: r.get(3)?,
+                        identified: opt_label(r, 4)?,
+                        eliminated: opt_label(r, 5)?,
+                        method: opt_label(r, 6)?,
+                        first_warned: opt_label(r, 7)?,
+                        pending_months: r.get(8)?,
+                    },
+                ))
+            })
+        )?;
+        let mut list = crate::keyindex::Chunked::default();
+        for r in rows {
+            list.push(q!(self, r)?);
+        }
+        Ok(PrevStatuses::new(list.into_vec()))
+    }
+
+    /// The latest decision per (month, household) for the given months.
+    pub fn decisions_for(&self, prev: &PrevStatuses) -> Result<HashMap<String, Decision>> {
+        let mut st = q!(
+            self,
+            self.conn.prepare(&format!(
+                "SELECT {DECISION_COLS} FROM decisions ORDER BY id"
+            ))
+        )?;
+        let rows = q!(self, st.query_map([], decision_row))?;
+        let mut out = HashMap::new();
+        for d in rows {
+            let d = q!(self, d)?;
+            if prev
+                .get(d.hh_id.as_str())
+                .is_some_and(|p| p.month == d.month)
+            {
+                out.insert(d.hh_id.clone(), d);
+            }
+        }
+        Ok(out)
+    }
+
     /// (month, status, causes, per_capita, decisions) for `monitor history`.
     pub fn household(&self, hh_id: &str) -> Result<Vec<MonthLine>> {
         let mut st = q!(self, self.conn.prepare(
@@ -1181,20 +1367,46 @@ impl Tx<'_> {
     /// Start SQLite's `quick_check` of the store as last committed, in a
     /// thread of its own (see [`Store::open_for_run`]); the run finishes it
     /// before reading the store's months.
+    /// Not started when the file is exactly as the last checked commit
+    /// left it (see `stamp`): the check before the commit still reads it all.
     pub fn start_check(&self) -> Result<PendingCheck> {
-        let path = self.path.clone();
-        let conn = reading(&path)?;
-        let interrupt = conn.get_interrupt_handle();
-        let p = path.clone();
-        let handle = std::thread::Builder::new()
-            .name("quick_check".into())
-            .spawn(move || quick_check(&conn, &p))
-            .map_err(|e| serr(&path, e))?;
-        Ok(PendingCheck {
-            path,
-            handle: Some(handle),
-            interrupt,
+        if stamp::unchanged(&self.path) {
+            return Ok(PendingCheck(Worker::none(&self.path)));
+        }
+        Worker::start(&self.path, "quick_check", quick_check).map(PendingCheck)
+    }
+
+    /// Start reading [`Before`] for `month` on a connection and thread of
+    /// its own, to be taken by [`Tx::before`]: only while this run has
+    /// written nothing (another connection sees only what is committed),
+    /// and only once the store is known sound (`checked`; the run's check
+    /// at open is finished before any month of the store is read).
+    pub fn read_before_alongside(&self, month: &str, checked: bool) -> Option<BeforeReading> {
+        if !checked || self.tx.total_changes() != self.began_at {
+            return None;
+        }
+        let month = month.to_string();
+        let worker = Worker::start(&self.path, "before", move |conn, path| {
+            Reader { conn, path }.before(&month)
         })
+        .ok()?;
+        Some(BeforeReading {
+            worker,
+            began_at: self.began_at,
+        })
+    }
+
+    /// [`Before`] for `month`: as read alongside when nothing has been
+    /// written since it was started, else read now.
+    pub fn before(&self, month: &str, alongside: Option<BeforeReading>) -> Result<Before> {
+        if let Some(mut a) = alongside {
+            if self.tx.total_changes() == a.began_at {
+                if let Some(read) = a.worker.join() {
+                    return read;
+                }
+            }
+        }
+        self.reader().before(month)
     }
 
     /// This store's identity (given to a store of an older version the
@@ -1270,55 +1482,6 @@ impl Tx<'_> {
             }
         }
         Ok(out)
-    }
-
-    /// Decisions recorded on `month`'s own 研判表 (latest per household).
-    pub fn own_decisions(&self, month: &str) -> Result<HashMap<String, Decision>> {
-        self.latest_decisions("month = ?1", month)
-    }
-
-    /// The latest decision per household among those matching `filter`
-    /// (an SQL condition on `?1` = `month`).
-    fn latest_decisions(&self, filter: &str, month: &str) -> Result<HashMap<String, Decision>> {
-        let mut st = q!(
-            self,
-            self.tx.prepare(&format!(
-                "SELECT {DECISION_COLS} FROM decisions WHERE {filter} ORDER BY id"
-            ))
-        )?;
-        let rows = q!(self, st.query_map(params![month], decision_row))?;
-        let mut out = HashMap::new();
-        for d in rows {
-            let d = q!(self, d)?;
-            out.insert(d.hh_id.clone(), d);
-        }
-        Ok(out)
-    }
-
-    /// Each household's latest decision before `month` when it is 不纳入:
-    /// a standing 不纳入 and what it was based on.
-    pub fn declines(&self, month: &str) -> Result<HashMap<String, Decline>> {
-        let latest = self.latest_decisions("month < ?1", month)?;
-        Ok(latest
-            .into_iter()
-            .filter(|(_, d)| d.decision == "不纳入")
-            .map(|(id, d)| {
-                let evidence = d
-                    .evidence
-                    .as_deref()
-                    .and_then(|e| serde_json::from_str(e).ok())
-                    .unwrap_or_default();
-                (
-                    id,
-                    Decline {
-                        month: d.month,
-                        by: d.by,
-                        at: d.at,
-                        evidence,
-                    },
-                )
-            })
-            .collect())
     }
 
     /// What a household showed in `month` (for the evidence of a 不纳入).
@@ -1548,69 +1711,6 @@ impl Tx<'_> {
         )?;
         let rows = q!(self, st.query_map(params![month], |r| r.get(0)))?;
         q!(self, rows.collect::<rusqlite::Result<Vec<_>>>())
-    }
-
-    /// Each household's latest stored month before `month`.
-    ///
-    /// Households whose latest stored status is 未监测 are left out: for
-    /// [`derive`] such a household is the same as one never seen (unit test
-    /// `a_household_last_seen_not_monitored_is_derived_as_one_never_seen`),
-    /// and they are most of a province (1.3 of 2 million at the stress
-    /// share: about 120 MB not held).
-    pub fn previous(&self, month: &str) -> Result<PrevStatuses> {
-        let mut st = q!(self, self.tx.prepare(
-            "SELECT a.hh_id, a.month, a.status, a.quiet_months, a.identified, a.eliminated, a.method,
-                    a.first_warned, a.pending_months
-             FROM assessments a
-             JOIN (SELECT hh_id, MAX(month) AS m FROM assessments WHERE month < ?1 GROUP BY hh_id) b
-               ON a.hh_id = b.hh_id AND a.month = b.m
-             WHERE a.status <> ?2"
-        ))?;
-        let rows = q!(
-            self,
-            st.query_map(params![month, Status::NotMonitored.label()], |r| {
-                Ok((
-                    inline(r, 0)?,
-                    Prev {
-                        month: label(r, 1)?,
-                        status: status_col(r, 2)?,
-                        quiet_months: r.get(3)?,
-                        identified: opt_label(r, 4)?,
-                        eliminated: opt_label(r, 5)?,
-                        method: opt_label(r, 6)?,
-                        first_warned: opt_label(r, 7)?,
-                        pending_months: r.get(8)?,
-                    },
-                ))
-            })
-        )?;
-        let mut list = crate::keyindex::Chunked::default();
-        for r in rows {
-            list.push(q!(self, r)?);
-        }
-        Ok(PrevStatuses::new(list.into_vec()))
-    }
-
-    /// The latest decision per (month, household) for the given months.
-    pub fn decisions_for(&self, prev: &PrevStatuses) -> Result<HashMap<String, Decision>> {
-        let mut st = q!(
-            self,
-            self.tx.prepare(&format!(
-                "SELECT {DECISION_COLS} FROM decisions ORDER BY id"
-            ))
-        )?;
-        let rows = q!(self, st.query_map([], decision_row))?;
-        let mut out = HashMap::new();
-        for d in rows {
-            let d = q!(self, d)?;
-            if prev
-                .get(d.hh_id.as_str())
-                .is_some_and(|p| p.month == d.month)
-            {
-                out.insert(d.hh_id.clone(), d);
-            }
-        }
-        Ok(out)
     }
 
     /// Status of each household stored for `month`.
@@ -1946,7 +2046,9 @@ impl Tx<'_> {
         if self.verified_at.get() != Some(self.tx.total_changes()) {
             self.verify()?;
         }
-        self.tx.commit().map_err(|e| dberr(&self.path, e))
+        self.tx.commit().map_err(|e| dberr(&self.path, e))?;
+        stamp::record(&self.path);
+        Ok(())
     }
 
     /// SQLite's check of the store with this run's changes, before they
@@ -1957,8 +2059,13 @@ impl Tx<'_> {
         let ok: String = self
             .tx
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| dberr(&self.path, e))?;
+            .map_err(|e| {
+                stamp::forget(&self.path);
+                dberr(&self.path, e)
+            })?;
         if ok != "ok" {
+            // The next run checks it at open (and stops before reading).
+            stamp::forget(&self.path);
             return Err(serr(
                 &self.path,
                 format!("文件已损坏，本次结果未写入；请从备份恢复该文件（技术信息：{ok}）"),
@@ -2349,7 +2456,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let e = tx.previous("2020-04").err().unwrap();
+        let e = tx.reader().previous("2020-04").err().unwrap();
         assert_eq!(e.exit_code(), 8);
         assert!(e.to_string().contains("损坏"), "{e}");
     }
@@ -2411,6 +2518,66 @@ mod tests {
         assert!(e.contains("损坏"), "{e}");
         // …and a check not waited for is stopped, not left running.
         drop(tx.start_check().unwrap());
+    }
+
+    /// Whether a run's check at open is started on the store at `p`.
+    fn checked_at_open(p: &Path) -> bool {
+        let mut s = Store::open_for_run(p).unwrap();
+        let tx = s.begin().unwrap();
+        let c = tx.start_check().unwrap();
+        let started = c.started();
+        c.finish().unwrap();
+        started
+    }
+
+    fn commit_a_run(p: &Path) -> Result<()> {
+        let mut s = Store::open_for_run(p).unwrap();
+        let tx = s.begin().unwrap();
+        tx.start_check()?.finish()?;
+        tx.record_counted("2020-03", &["k".to_string()])?;
+        tx.commit()
+    }
+
+    #[test]
+    fn a_store_as_its_last_checked_commit_left_it_is_not_checked_again_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        Store::create(&p).unwrap();
+        assert!(checked_at_open(&p), "a new store has no stamp");
+        commit_a_run(&p).unwrap();
+        assert!(dir.path().join("h.sqlite.checked").is_file());
+        assert!(!checked_at_open(&p), "as its checked commit left it");
+        // Written by anything else: checked at open again.
+        rusqlite::Connection::open(&p)
+            .unwrap()
+            .execute("INSERT INTO meta(key, value) VALUES ('x', 'y')", [])
+            .unwrap();
+        assert!(checked_at_open(&p));
+        commit_a_run(&p).unwrap();
+        assert!(!checked_at_open(&p));
+        // Damaged with its length and time kept: not seen at open, but the
+        // check before the commit reads the whole file and refuses it.
+        let t = std::fs::metadata(&p).unwrap().modified().unwrap();
+        damage_the_index_of(&p);
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        assert!(!checked_at_open(&p));
+        let before = std::fs::read(&p).unwrap();
+        let e = commit_a_run(&p).err().unwrap().to_string();
+        assert!(e.contains("损坏"), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), before, "not written");
+        assert!(checked_at_open_fails(&p));
+    }
+
+    fn checked_at_open_fails(p: &Path) -> bool {
+        let mut s = Store::open_for_run(p).unwrap();
+        let tx = s.begin().unwrap();
+        let c = tx.start_check().unwrap();
+        c.started() && c.finish().is_err()
     }
 
     #[test]
@@ -2501,6 +2668,84 @@ mod tests {
             .unwrap()
             .flatten();
         assert_eq!(first.as_deref(), Some("530100000000000000"));
+    }
+
+    /// (households with their previous month and status, decisions, own, declines).
+    type BeforeParts = (
+        Vec<(String, Prev)>,
+        Vec<Decision>,
+        Vec<Decision>,
+        Vec<Decline>,
+    );
+
+    fn before_parts(b: &Before) -> BeforeParts {
+        let mut prev: Vec<(String, Prev)> = b
+            .prev
+            .iter()
+            .map(|(k, p)| (k.to_string(), p.clone()))
+            .collect();
+        prev.sort_by(|a, b| a.0.cmp(&b.0));
+        let sorted = |m: &HashMap<String, Decision>| {
+            let mut v: Vec<Decision> = m.values().cloned().collect();
+            v.sort_by(|a, b| a.hh_id.cmp(&b.hh_id));
+            v
+        };
+        let mut declines: Vec<(String, Decline)> = b
+            .declines
+            .iter()
+            .map(|(k, d)| (k.clone(), d.clone()))
+            .collect();
+        declines.sort_by(|a, b| a.0.cmp(&b.0));
+        (
+            prev,
+            sorted(&b.decisions),
+            sorted(&b.own),
+            declines.into_iter().map(|(_, d)| d).collect(),
+        )
+    }
+
+    #[test]
+    fn what_a_month_derives_from_is_read_alongside_only_while_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.sqlite");
+        let mut s = Store::create(&p).unwrap();
+        {
+            let tx = s.begin().unwrap();
+            for (hh, status) in [("A", "预警待研判"), ("B", "持续监测"), ("C", "未监测")]
+            {
+                tx.tx
+                    .execute(
+                        "INSERT INTO assessments(month, hh_id, status, at_risk, quiet_months, causes, triggers)
+                         VALUES ('2020-03', ?1, ?2, 1, 0, '[]', '[]')",
+                        params![hh, status],
+                    )
+                    .unwrap();
+            }
+            tx.record_decisions(&[
+                decision("2020-03", "不纳入", None),
+                decision("2020-03", "纳入", None),
+            ])
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let tx = s.begin().unwrap();
+        let now = before_parts(&tx.reader().before("2020-04").unwrap());
+        assert_eq!(now.0.len(), 2, "未监测 left out: {:?}", now.0);
+        assert_eq!(now.1.len(), 1);
+        let alongside = tx.read_before_alongside("2020-04", true);
+        assert!(alongside.is_some());
+        assert_eq!(before_parts(&tx.before("2020-04", alongside).unwrap()), now);
+        // Not before the store is checked.
+        assert!(tx.read_before_alongside("2020-04", false).is_none());
+        // Started, then the run writes: what it read is not used.
+        let alongside = tx.read_before_alongside("2020-04", true);
+        tx.record_decisions(&[decision("2020-04", "纳入", None)])
+            .unwrap();
+        let read = before_parts(&tx.before("2020-04", alongside).unwrap());
+        assert_eq!(read.2.len(), 1, "this month's own decision");
+        assert!(tx.read_before_alongside("2020-04", true).is_none());
+        // One not taken is stopped, not left running.
+        drop(tx.read_before_alongside("2020-04", true));
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub(super) fn record(store: &Path) {
     let path = stamp_path(store);
     let written = of_file(store).and_then(|s| {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".checked-")
+            .tempfile_in(dir)?;
         serde_json::to_writer(&mut tmp, &s)?;
         tmp.persist(&path).map_err(|e| e.error)?;
         Ok(())

@@ -556,17 +556,16 @@ mod tests {
             m("C", "c1"),
             m("A", "a2"),
         ];
-        let g = ByHousehold::members(&all);
-        let names = |id: &str| {
-            g.get(id)
-                .iter()
-                .map(|x| x.name.to_string())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names("A"), ["a1", "a2"]);
-        assert_eq!(names("B"), ["b1", "b2"]);
-        assert_eq!(names("C"), ["c1"]);
-        assert!(names("D").is_empty());
+        // The names of household `id`'s members, as grouped from `all`.
+        fn names(all: &[Member], id: &str) -> Vec<String> {
+            let g = ByHousehold::members(all);
+            g.get(id).iter().map(|x| x.name.to_string()).collect()
+        }
+        let names_in = |id: &str| names(&all, id);
+        assert_eq!(names_in("A"), ["a1", "a2"]);
+        assert_eq!(names_in("B"), ["b1", "b2"]);
+        assert_eq!(names_in("C"), ["c1"]);
+        assert!(names_in("D").is_empty());
         // Grouped as read, and grouped but for one record at the end.
         for (all, a) in [
             (
@@ -578,16 +577,9 @@ mod tests {
                 vec!["a1", "a2", "a3"],
             ),
         ] {
-            let g = ByHousehold::members(&all);
-            let names = |id: &str| {
-                g.get(id)
-                    .iter()
-                    .map(|x| x.name.to_string())
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(names("A"), a);
-            assert_eq!(names("B"), ["b1"]);
-            assert!(names("C").is_empty());
+            assert_eq!(names(&all, "A"), a);
+            assert_eq!(names(&all, "B"), ["b1"]);
+            assert!(names(&all, "C").is_empty());
         }
     }
 }

@@ -59,7 +59,8 @@ pub(super) fn record(store: &Path) {
     }
 }
 
-/// Forget the stamp: the check before a commit found the store damaged.
+/// Forget the stamp: the store was found damaged (by the check before a
+/// commit, or by SQLite while reading it); the next open checks it whole.
 pub(super) fn forget(store: &Path) {
     let _ = std::fs::remove_file(stamp_path(store));
 }

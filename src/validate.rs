@@ -11,7 +11,7 @@ use compact_str::CompactString;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 macro_rules! field {
     ($key:literal, [$($a:literal),* $(,)?], $req:expr) => {
@@ -246,35 +246,47 @@ struct GridCache {
     uses: HashMap<PathBuf, usize>,
 }
 
-impl GridCache {
-    fn new(inputs: &Inputs) -> Self {
-        let mut uses: HashMap<PathBuf, usize> = HashMap::new();
-        let mut paths: Vec<&PathBuf> = Vec::new();
-        let all = std::iter::once(&inputs.households)
-            .chain(&inputs.income)
-            .chain(&inputs.expenses)
-            .chain(&inputs.members);
-        for spec in all {
-            let n = uses.entry(spec.path.clone()).or_default();
-            if *n == 0 {
-                paths.push(&spec.path);
-            }
-            *n += 1;
+/// The inputs' files, each with how many inputs read it.
+fn input_uses(inputs: &Inputs) -> Vec<(&PathBuf, usize)> {
+    let mut uses: Vec<(&PathBuf, usize)> = Vec::new();
+    let all = std::iter::once(&inputs.households)
+        .chain(&inputs.income)
+        .chain(&inputs.expenses)
+        .chain(&inputs.members);
+    for spec in all {
+        match uses.iter_mut().find(|(p, _)| **p == spec.path) {
+            Some((_, n)) => *n += 1,
+            None => uses.push((&spec.path, 1)),
         }
+    }
+    uses
+}
+
+/// A file's thread ended by a panic: an error naming the file.
+fn thread_failed(path: &Path) -> MonitorError {
+    MonitorError::input(
+        crate::error::Location::file(path.display().to_string()),
+        "读取该文件时程序出错，请检查文件是否完好",
+    )
+}
+
+impl GridCache {
+    /// Opens every input's file but `apart` (read by a thread of its own).
+    fn new(inputs: &Inputs, apart: Option<&Path>) -> Self {
+        let uses: HashMap<PathBuf, usize> = input_uses(inputs)
+            .into_iter()
+            .filter(|(p, _)| Some(p.as_path()) != apart)
+            .map(|(p, n)| (p.clone(), n))
+            .collect();
         let grids = std::thread::scope(|scope| {
-            let jobs: Vec<_> = paths
-                .iter()
+            let jobs: Vec<_> = uses
+                .keys()
                 .map(|p| (p, scope.spawn(|| open_source(p))))
                 .collect();
             jobs.into_iter()
                 .map(|(p, job)| {
-                    let opened = job.join().unwrap_or_else(|_| {
-                        Err(MonitorError::input(
-                            crate::error::Location::file(p.display().to_string()),
-                            "读取该文件时程序出错，请检查文件是否完好",
-                        ))
-                    });
-                    ((*p).clone(), opened)
+                    let opened = job.join().unwrap_or_else(|_| Err(thread_failed(p)));
+                    (p.clone(), opened)
                 })
                 .collect()
         });
@@ -377,7 +389,21 @@ pub fn load_month(
     mut progress: impl FnMut(&str),
 ) -> Result<MonthData> {
     progress("读取农户信息");
-    let mut cache = GridCache::new(inputs);
+    // A members' file no other input reads is opened, located and its rows
+    // read on a thread of its own from the start (the roster's sheet is
+    // larger and still being parsed when it is done); its rows are settled
+    // against the roster in row order: the same members and problems as if
+    // read after it.
+    let apart = inputs
+        .members
+        .as_ref()
+        .filter(|m| input_uses(inputs).contains(&(&m.path, 1)))
+        .cloned();
+    let apart_job = apart.as_ref().map(|spec| {
+        let spec = spec.clone();
+        std::thread::spawn(move || read_members_file(&spec))
+    });
+    let mut cache = GridCache::new(inputs, apart.as_ref().map(|m| m.path.as_path()));
     let mut issues = Issues(Vec::new());
 
     let mut ht = cache.table(&inputs.households, &HOUSEHOLD_SPECS)?;
@@ -386,15 +412,14 @@ pub fn load_month(
     if has_income_cols {
         require_income_columns(&ht, opts)?;
     }
-    // The members' rows are read on another core while the roster is,
-    // then settled against it in row order: the same members and problems
-    // as if read after it.
-    let mt = inputs
-        .members
-        .as_ref()
-        .map(|spec| cache.table(spec, MEMBER_SPECS));
-    let (roster, ahead) = std::thread::scope(|s| {
-        let job = match &mt {
+    // A members' file shared with another input is read ahead here, on
+    // another core while the roster is read.
+    let shared_mt = match (&inputs.members, &apart) {
+        (Some(spec), None) => Some(cache.table(spec, MEMBER_SPECS)),
+        _ => None,
+    };
+    let (roster, shared_ahead) = std::thread::scope(|s| {
+        let job = match &shared_mt {
             Some(Ok(t)) => {
                 Some(s.spawn(move || crate::error::catch_panic(|| read_members_ahead(t))))
             }
@@ -403,6 +428,16 @@ pub fn load_month(
         let roster = read_roster(&ht, has_income_cols, &mut issues);
         (roster, job.map(|j| j.join()))
     });
+    let members_read: Option<MembersRead> = match (apart_job, apart) {
+        (Some(job), Some(spec)) => Some(
+            job.join()
+                .unwrap_or_else(|_| (Err(thread_failed(&spec.path)), None)),
+        ),
+        _ => shared_mt.map(|mt| {
+            let ahead = shared_ahead.map(|j| j.unwrap_or_else(|_| Err(MEMBERS_STOPPED.into())));
+            (mt, ahead)
+        }),
+    };
     let mut roster = roster?;
     if roster.households.is_empty() && roster.members.is_empty() {
         return Err(MonitorError::input(
@@ -426,13 +461,13 @@ pub fn load_month(
     // file's, into one list of its final size: no copy of a province's
     // members to make it.
     let mut members = std::mem::take(&mut roster.members).into_vec();
-    if let Some(mt) = mt {
+    if let Some((mt, ahead)) = members_read {
         progress("读取家庭成员");
         let mt = mt?;
         let ahead = match ahead {
-            Some(Ok(Ok(read))) => read?,
-            Some(Ok(Err(panic))) => return Err(MonitorError::Internal(panic)),
-            _ => return Err(MonitorError::Internal("读取家庭成员的线程意外中止".into())),
+            Some(Ok(read)) => read?,
+            Some(Err(panic)) => return Err(MonitorError::Internal(panic)),
+            None => return Err(MonitorError::Internal(MEMBERS_STOPPED.into())),
         };
         issues.notes(&mt);
         members.reserve_exact(ahead.members.len());
@@ -547,6 +582,80 @@ fn id_no_checked(t: &Table, row_no: u32, row: &[Cell], issues: &mut Issues) -> C
     id_no
 }
 
+/// One roster row as read on any core, before it is checked against the
+/// rows above it.
+struct RosterRow {
+    row_no: u32,
+    /// The 户编号 cell as written (for a problem naming it).
+    id_cell: Cell,
+    /// A person-level export's member of this row.
+    member: Option<Member>,
+    /// The row's household (none without a 户编号, or for a person-level
+    /// row other than the 户主's), and the problems that come with it.
+    household: Option<(Household, RowExtras, Vec<DataIssue>)>,
+    /// Problems kept whatever the rows above (no 户编号; a member's
+    /// 证件号码).
+    issues: Vec<DataIssue>,
+}
+
+/// What a household row gives besides the household.
+#[derive(Default)]
+struct RowExtras {
+    /// 家庭人口 unusable: (row, cell, reason).
+    bad_size: Option<(u32, Cell, String)>,
+    /// 上年人均纯收入 given instead of the household figure.
+    last_year_pc: Option<Decimal>,
+}
+
+fn read_roster_row(ht: &Table, row_no: u32, row: &[Cell], has_income_cols: bool) -> RosterRow {
+    let mut kept = Issues(Vec::new());
+    let mut read = RosterRow {
+        row_no,
+        id_cell: ht.cell(row, "户编号").clone(),
+        member: None,
+        household: None,
+        issues: Vec::new(),
+    };
+    let Some(id) = ident_or_report(ht, row_no, row, &mut kept) else {
+        read.issues = kept.0;
+        return read;
+    };
+    let mut own = Issues(Vec::new());
+    let id_no = if ht.has("与户主关系") {
+        let id_no = id_no_checked(ht, row_no, row, &mut kept);
+        let rel = ht.cell(row, "与户主关系").label();
+        read.member = Some(Member {
+            hh_id: id.clone(),
+            name: ht.cell(row, "户主姓名").text_compact(),
+            id_no: id_no.clone(),
+            relation: rel,
+            health: ht.cell(row, "健康状况").label(),
+        });
+        if !is_head_relation(&rel) {
+            read.issues = kept.0;
+            return read;
+        }
+        id_no
+    } else {
+        id_no_checked(ht, row_no, row, &mut own)
+    };
+    let mut extras = RowExtras::default();
+    let h = read_household(
+        ht,
+        row_no,
+        row,
+        (id, id_no),
+        has_income_cols,
+        &mut extras,
+        &mut own,
+    );
+    read.household = Some((h, extras, own.0));
+    read.issues = kept.0;
+    read
+}
+
+/// The roster's rows, read on every core and taken in row order: a 户编号
+/// seen on an earlier row leaves the row out (its own problems unsaid).
 fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result<Roster> {
     let person_level = ht.has("与户主关系");
     let mut r = Roster {
@@ -556,45 +665,34 @@ fn read_roster(ht: &Table, has_income_cols: bool, issues: &mut Issues) -> Result
         last_year_pc: FxHashMap::default(),
         bad_size: FxHashMap::default(),
     };
-    let notes = ht.for_each_row(|row_no, row| {
-        let Some(id) = ident_or_report(ht, row_no, row, issues) else {
+    let read = |row_no: u32, row: &[Cell]| read_roster_row(ht, row_no, row, has_income_cols);
+    let notes = ht.for_each_row_read(read, |row| {
+        issues.0.extend(row.issues);
+        if let Some(m) = row.member {
+            r.members.push(m);
+        }
+        let Some((h, extras, own)) = row.household else {
             return;
         };
-        if person_level {
-            let id_no = id_no_checked(ht, row_no, row, issues);
-            let rel = ht.cell(row, "与户主关系").label();
-            r.members.push(Member {
-                hh_id: id.clone(),
-                name: ht.cell(row, "户主姓名").text_compact(),
-                id_no,
-                relation: rel,
-                health: ht.cell(row, "健康状况").label(),
-            });
-            if !is_head_relation(&rel) {
-                return;
-            }
-        }
-        if let Some(at) = r.index.get(&id, |&i| &r.households.get(i as usize).id) {
+        if let Some(at) = r.index.get(&h.id, |&i| &r.households.get(i as usize).id) {
             let first = r.households.get(at as usize).row;
             issues.push(
                 ht,
-                row_no,
+                row.row_no,
                 Some("户编号"),
-                ht.cell(row, "户编号"),
+                &row.id_cell,
                 SKIP,
                 format!("户编号重复（第{first}行已有该户），本行未采用"),
             );
             return;
         }
-        let id_no = if person_level {
-            r.members
-                .last()
-                .map(|m| m.id_no.clone())
-                .unwrap_or_default()
-        } else {
-            id_no_checked(ht, row_no, row, issues)
-        };
-        let h = read_household(ht, row_no, row, id, id_no, has_income_cols, &mut r, issues);
+        issues.0.extend(own);
+        if let Some(bad) = extras.bad_size {
+            r.bad_size.insert(h.id.clone(), bad);
+        }
+        if let Some(pc) = extras.last_year_pc {
+            r.last_year_pc.insert(h.id.clone(), pc);
+        }
         let at = u32::try_from(r.households.len()).unwrap_or(u32::MAX);
         r.index
             .insert(&h.id, at, |&i| &r.households.get(i as usize).id);
@@ -625,10 +723,9 @@ fn read_household(
     ht: &Table,
     row_no: u32,
     row: &[Cell],
-    id: CompactString,
-    id_no: CompactString,
+    (id, id_no): (CompactString, CompactString),
     has_income_cols: bool,
-    r: &mut Roster,
+    extras: &mut RowExtras,
     issues: &mut Issues,
 ) -> Household {
     let person_level = ht.has("与户主关系");
@@ -648,31 +745,24 @@ fn read_household(
     let size = match parse_count(size_cell) {
         Ok(Some(n)) if (1..=MAX_HOUSEHOLD_SIZE).contains(&n) => n as u32,
         Ok(Some(n)) if n > MAX_HOUSEHOLD_SIZE => {
-            r.bad_size.insert(
-                id.clone(),
-                (
-                    row_no,
-                    size_cell.clone(),
-                    format!("家庭人口 {n} 不合理（超过 {MAX_HOUSEHOLD_SIZE} 人）"),
-                ),
-            );
+            extras.bad_size = Some((
+                row_no,
+                size_cell.clone(),
+                format!("家庭人口 {n} 不合理（超过 {MAX_HOUSEHOLD_SIZE} 人）"),
+            ));
             0
         }
         Ok(_) if person_level => 0, // counted from the member rows
         Ok(_) => {
-            r.bad_size.insert(
-                id.clone(),
-                (
-                    row_no,
-                    size_cell.clone(),
-                    "家庭人口为空或不大于0".to_string(),
-                ),
-            );
+            extras.bad_size = Some((
+                row_no,
+                size_cell.clone(),
+                "家庭人口为空或不大于0".to_string(),
+            ));
             0
         }
         Err(e) => {
-            r.bad_size
-                .insert(id.clone(), (row_no, size_cell.clone(), e));
+            extras.bad_size = Some((row_no, size_cell.clone(), e));
             0
         }
     };
@@ -685,9 +775,7 @@ fn read_household(
     };
     let last_year_net = amount_opt(ht, row_no, row, "上年家庭纯收入", issues);
     if last_year_net.is_none() {
-        if let Some(pc) = amount_opt(ht, row_no, row, "上年人均纯收入", issues) {
-            r.last_year_pc.insert(id.clone(), pc);
-        }
+        extras.last_year_pc = amount_opt(ht, row_no, row, "上年人均纯收入", issues);
     }
     let guarantees = read_guarantees(ht, row_no, row, issues);
     let mut yn = |key: &str| {
@@ -806,6 +894,28 @@ struct MembersAhead {
     found: Vec<(u32, bool, DataIssue)>,
     /// Cells of the sheet left out or shortened while reading.
     notes: Vec<crate::ingest::GridNote>,
+}
+
+const MEMBERS_STOPPED: &str = "读取家庭成员的线程意外中止";
+
+/// A members' file as read ahead: its table, and (when located) its rows
+/// read, or the panic that stopped reading them.
+type MembersRead = (
+    Result<Table>,
+    Option<std::result::Result<Result<MembersAhead>, String>>,
+);
+
+/// Open, locate and read ahead a members' file no other input reads.
+fn read_members_file(spec: &InputSpec) -> MembersRead {
+    let table = open_source(&spec.path)
+        .and_then(|src| locate_in(&src, MEMBER_SPECS, spec.sheet.as_deref()));
+    match table {
+        Ok(t) => {
+            let ahead = crate::error::catch_panic(|| read_members_ahead(&t));
+            (Ok(t), Some(ahead))
+        }
+        Err(e) => (Err(e), None),
+    }
 }
 
 fn read_members_ahead(mt: &Table) -> Result<MembersAhead> {

@@ -699,3 +699,128 @@ fn an_expense_after_a_household_left_out_finds_its_own_household() {
     assert_eq!(ledger.keys().cloned().collect::<Vec<_>>(), vec!["C3"]);
     assert_eq!(text(&ledger["C3"][col(&rows, 1, "风险类型")]), "因病");
 }
+
+/// A roster of several thousand rows is read on every core: its problems
+/// (a 户编号 seen rows and chunks earlier, sizes, counts and types that
+/// cannot be read) come out the same and in the same order as when the
+/// same rows are streamed from a CSV one by one.
+#[test]
+fn a_long_roster_read_on_every_core_says_what_a_streamed_one_says() {
+    let ws = Ws::new();
+    let head = [
+        "户编号",
+        "户主姓名",
+        "户类型",
+        "家庭人口",
+        "劳动力人数",
+        "工资性收入",
+        "生产经营性收入",
+        "财产性收入",
+        "转移性收入",
+        "生产经营性支出",
+        "乡镇",
+        "上年人均纯收入",
+    ];
+    // Rows 2102, 4202 and 6001 repeat the 户编号 of rows 7, 2052 and 4102
+    // (other chunks), with a problem of their own that must stay unsaid.
+    let repeats = [(2100, 5), (4200, 2050), (5999, 4100)];
+    let rows: Vec<Vec<String>> = (0..6000usize)
+        .map(|i| {
+            let id = match repeats.iter().find(|(at, _)| *at == i) {
+                Some((_, of)) => format!("H{of:05}"),
+                None if i % 1000 == 500 => String::new(),
+                None => format!("H{i:05}"),
+            };
+            let size = if i % 97 == 0 {
+                "约三千".into()
+            } else {
+                format!("{}", 1 + i % 5)
+            };
+            let labour = if i % 89 == 0 || repeats.iter().any(|(at, _)| *at == i) {
+                "很多".to_string()
+            } else {
+                "1".to_string()
+            };
+            let kind = if i % 211 == 0 {
+                "不明户"
+            } else {
+                "一般农户"
+            };
+            let wage = if i % 13 == 0 { "3000" } else { "30000" };
+            let last = if i % 7 == 0 { "5000" } else { "" };
+            [
+                &id, "户主", kind, &size, &labour, wage, "0", "0", "0", "0", "东乡", last,
+            ]
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
+        })
+        .collect();
+    let cells: Vec<Vec<V>> = std::iter::once(head.iter().map(|h| s(h)).collect())
+        .chain(rows.iter().map(|r| {
+            r.iter()
+                .map(|t| if t.is_empty() { V::E } else { s(t) })
+                .collect()
+        }))
+        .collect();
+    ws.xlsx("h.xlsx", "农户", &cells, &[]);
+    let csv: String = std::iter::once(head.join(","))
+        .chain(rows.iter().map(|r| r.join(",")))
+        .map(|l| l + "\n")
+        .collect();
+    ws.csv("h.csv", &csv, false);
+
+    let problems = |households: &str, out: &str| {
+        let o = ws.run_on(
+            "2020-03",
+            &rules("mile-2020.toml"),
+            households,
+            &["--out", out],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let book = ws.path(out).join("2020-03/风险户台账.xlsx");
+        let (_, ledger) = ledger_rows(&book);
+        // File and sheet name told apart; row, column, value and reason.
+        let said: Vec<Vec<String>> = sheet(&book, "数据问题")
+            .iter()
+            .skip(1)
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(k, _)| ![1, 2].contains(k))
+                    .map(|(_, c)| text(c))
+                    .collect()
+            })
+            .collect();
+        (said, ledger.into_keys().collect::<Vec<_>>())
+    };
+    let (grid, grid_ledger) = problems("h.xlsx", "out-x");
+    let (streamed, streamed_ledger) = problems("h.csv", "out-c");
+    assert_eq!(grid, streamed);
+    assert_eq!(grid_ledger, streamed_ledger);
+    assert!(!grid_ledger.is_empty());
+
+    let about = |row: u32| -> Vec<&Vec<String>> {
+        // Columns: 序号, 行, 列, 内容, 处理, 原因.
+        grid.iter().filter(|r| r[1] == row.to_string()).collect()
+    };
+    for (at, of) in repeats {
+        let said = about(at as u32 + 2);
+        assert_eq!(said.len(), 1, "row {}: {said:?}", at + 2);
+        assert!(
+            said[0]
+                .iter()
+                .any(|t| t.contains(&format!("户编号重复（第{}行已有该户）", of + 2))),
+            "{said:?}"
+        );
+    }
+    assert!(about(97 * 30 + 2)
+        .iter()
+        .any(|r| r.iter().any(|t| t.contains("约三千"))));
+    assert!(about(1502)
+        .iter()
+        .any(|r| r.iter().any(|t| t.contains("户编号为空"))));
+    assert!(about(211 * 20 + 2)
+        .iter()
+        .any(|r| r.iter().any(|t| t.contains("户类型无法识别"))));
+}

@@ -826,6 +826,29 @@ impl Table {
         }
     }
 
+    /// [`Table::for_each_row`] in two steps: `read` turns each data row
+    /// into a `T`, on every core for a sheet held in memory, and `take`
+    /// receives them one by one in row order (a streamed CSV is read and
+    /// taken row by row on this thread).
+    pub fn for_each_row_read<T: Send>(
+        &self,
+        read: impl Fn(u32, &[Cell]) -> T + Sync,
+        mut take: impl FnMut(T),
+    ) -> Result<Vec<GridNote>> {
+        let Rows::Grid { grid, data_rows } = &self.rows else {
+            return self.for_each_row(|row_no, row| take(read(row_no, row)));
+        };
+        let read_chunk = |rows: &[usize]| -> Vec<T> {
+            rows.iter()
+                .map(|&i| read(i as u32 + 1, grid.rows[i].as_slice()))
+                .collect()
+        };
+        in_order(data_rows, READ_CHUNK_ROWS, read_chunk, |chunk| {
+            chunk.into_iter().for_each(&mut take)
+        });
+        Ok(Vec::new())
+    }
+
     /// Let the sheet's cells go, keeping what locates a cell (file, sheet,
     /// columns) for messages.
     pub fn release_rows(&mut self) {
@@ -862,6 +885,53 @@ impl Table {
             col: key.and_then(|k| self.cols.get(k)).map(|c| *c as u32),
         }
     }
+}
+
+/// Rows a core reads at a time in [`Table::for_each_row_read`].
+const READ_CHUNK_ROWS: usize = 2048;
+
+/// `read` each chunk of `items` on every core, and `take` the results in
+/// the items' order as they come. Chunks are started in order, so those
+/// waiting to be taken are the few read ahead of the oldest still being
+/// read: memory does not grow with the rows. One core, or one chunk: in
+/// turn on this thread.
+fn in_order<I: Sync, T: Send>(
+    items: &[I],
+    chunk: usize,
+    read: impl Fn(&[I]) -> T + Sync,
+    mut take: impl FnMut(T),
+) {
+    let chunks: Vec<&[I]> = items.chunks(chunk).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || chunks.len() < 2 {
+        chunks.into_iter().for_each(|c| take(read(c)));
+        return;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (to, from) = std::sync::mpsc::sync_channel::<(usize, T)>(cores * 2);
+    std::thread::scope(|s| {
+        for _ in 0..cores.min(chunks.len()) {
+            let to = to.clone();
+            let (next, chunks, read) = (&next, &chunks, &read);
+            s.spawn(move || loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(c) = chunks.get(k) else { break };
+                if to.send((k, read(c))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(to);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (k, t) in from {
+            waiting.insert(k, t);
+            while let Some(t) = waiting.remove(&due) {
+                take(t);
+                due += 1;
+            }
+        }
+    });
 }
 
 const MAX_HEADER_SCAN: usize = 30;
@@ -1093,6 +1163,26 @@ fn is_unit(c: &Cell) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Chunks read on several cores are taken in order even when a later
+    /// chunk is done first (the first one is made slow here).
+    #[test]
+    fn chunks_read_on_every_core_are_taken_in_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        let mut taken = Vec::new();
+        in_order(
+            &items,
+            10,
+            |c: &[u32]| {
+                if c[0] == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                c.to_vec()
+            },
+            |c| taken.extend(c),
+        );
+        assert_eq!(taken, items);
+    }
 
     const SPECS: &[FieldSpec] = &[
         FieldSpec {

@@ -16,8 +16,9 @@
 //! For each case it prints: the raw read of the same files with calamine /
 //! csv (one thread per file: the floor), `monitor check` (read + validate)
 //! and its ratio to that floor, and `monitor run` (everything: history,
-//! all forms), each as its own process: wall time, peak memory, and the
-//! time and peak memory of every phase (`MONITOR_PHASES=1`); then the next
+//! all forms), each as its own process: wall time, CPU time (all threads,
+//! and the least wall time it allows on the machine's cores), peak memory,
+//! and the time and peak memory of every phase (`MONITOR_PHASES=1`); then the next
 //! month on the same inputs and the store the first run left (a month
 //! compared with the one before, the usual case).
 
@@ -35,6 +36,8 @@ struct Case {
 
 struct Measured {
     secs: f64,
+    /// CPU time of the whole process (all threads), when it printed it.
+    cpu: Option<f64>,
     peak_mb: f64,
     phases: Vec<(String, f64, f64)>,
     /// The report phase's workbooks: (name, seconds), written side by side.
@@ -75,11 +78,15 @@ fn monitor(dir: &Path, args: &[&str]) -> Measured {
             Some((p.next()?.to_string(), p.next()?.parse().ok()?))
         })
         .collect();
+    let cpu = err
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU\t")?.parse().ok());
     // Each phase's peak is its own (reset at its start): the run's peak is
     // the largest of them.
     let peak_mb = phases.iter().map(|p| p.2).fold(0.0, f64::max);
     Measured {
         secs,
+        cpu,
         peak_mb,
         phases,
         jobs,
@@ -88,7 +95,10 @@ fn monitor(dir: &Path, args: &[&str]) -> Measured {
 
 /// Every cell of every file, read the cheapest way the libraries allow,
 /// one thread per file: the floor any reader of these files stands on.
-fn raw_read(files: &[PathBuf]) -> (f64, usize) {
+/// Returns its wall time, its CPU time (this process's, all threads) and
+/// the cells read.
+fn raw_read(files: &[PathBuf]) -> (f64, Option<f64>, usize) {
+    let cpu_before = monitor::phases::cpu_secs();
     let t = Instant::now();
     let cells: usize = std::thread::scope(|s| {
         let handles: Vec<_> = files
@@ -127,7 +137,20 @@ fn raw_read(files: &[PathBuf]) -> (f64, usize) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
-    (t.elapsed().as_secs_f64(), cells)
+    let secs = t.elapsed().as_secs_f64();
+    let cpu = monitor::phases::cpu_secs()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    (secs, cpu, cells)
+}
+
+/// CPU seconds, and the least wall time they allow on this machine's cores.
+fn cpu_text(cpu: Option<f64>) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match cpu {
+        Some(c) => format!("{c:.2} s（{cores} 核至少 {:.2} s）", c / cores as f64),
+        None => "未知".to_string(),
+    }
 }
 
 fn median(mut v: Vec<Measured>) -> Measured {
@@ -240,17 +263,21 @@ fn main() {
             t.elapsed().as_secs_f64(),
             sizes.join("，")
         );
-        let (raw, cells) = raw_read(&files);
-        println!("原始读取（calamine/csv，每文件一线程）：{raw:.2} s（{cells} 个单元格）");
+        let (raw, raw_cpu, cells) = raw_read(&files);
+        println!(
+            "原始读取（calamine/csv，每文件一线程）：{raw:.2} s，CPU {}（{cells} 个单元格）",
+            cpu_text(raw_cpu)
+        );
         let check = median(
             (0..repeat)
                 .map(|_| monitor(dir.path(), &["check", "--month", "2020-03", "-q"]))
                 .collect(),
         );
         println!(
-            "monitor check：{:.2} s = 原始读取的 {:.2} 倍，峰值内存 {:.0} MB",
+            "monitor check：{:.2} s = 原始读取的 {:.2} 倍，CPU {}，峰值内存 {:.0} MB",
             check.secs,
             check.secs / raw,
+            cpu_text(check.cpu),
             check.peak_mb
         );
         let runs: Vec<Measured> = (0..repeat)
@@ -270,9 +297,10 @@ fn main() {
         // inputs are not the county described (and the run times its list).
         let issues = summary["counts"]["data_issues"].as_u64().unwrap_or(0);
         println!(
-            "monitor run：{:.2} s（{:.0} 户/秒），峰值内存 {:.0} MB；触发预警 {warned} 户（{:.1}%）；数据问题 {issues} 条",
+            "monitor run：{:.2} s（{:.0} 户/秒），CPU {}，峰值内存 {:.0} MB；触发预警 {warned} 户（{:.1}%）；数据问题 {issues} 条",
             run.secs,
             n as f64 / run.secs,
+            cpu_text(run.cpu),
             run.peak_mb,
             warned as f64 * 100.0 / n as f64
         );
@@ -296,8 +324,10 @@ fn main() {
         // Same inputs, one month later, on the store the run above left.
         let next = monitor(dir.path(), &["run", "--month", "2020-04", "-q"]);
         println!(
-            "次月 monitor run（同一批输入，与上月比对）：{:.2} s，峰值内存 {:.0} MB",
-            next.secs, next.peak_mb
+            "次月 monitor run（同一批输入，与上月比对）：{:.2} s，CPU {}，峰值内存 {:.0} MB",
+            next.secs,
+            cpu_text(next.cpu),
+            next.peak_mb
         );
         for (name, secs, mb) in &next.phases {
             println!("  阶段 {name:<24} {secs:>7.2} s  峰值 {mb:>6.0} MB");

@@ -25,6 +25,19 @@ pub fn peak_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time this process has used so far (user + system, all threads), in
+/// seconds (Linux `/proc/self/stat`, in ticks of 1/100 s; `None` elsewhere).
+pub fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (in parentheses, which may hold spaces):
+    // utime and stime are the 12th and 13th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let user: f64 = f.next()?.parse().ok()?;
+    let system: f64 = f.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
 fn reset_peak() {
     // "5" resets the peak RSS to the current RSS.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -58,9 +71,13 @@ pub fn job(name: &str, secs: f64) {
     }
 }
 
-/// The last phase ends.
+/// The last phase ends; the process's CPU time is printed
+/// (`CPU\t秒`).
 pub fn end() {
     mark("");
+    if let (true, Some(cpu)) = (enabled(), cpu_secs()) {
+        eprintln!("CPU\t{cpu:.2}");
+    }
     if let Ok(mut cur) = CURRENT.lock() {
         *cur = None;
     }

@@ -397,13 +397,9 @@ pub fn load_month(
     let apart = inputs
         .members
         .as_ref()
-        .filter(|m| input_uses(inputs).contains(&(&m.path, 1)))
-        .cloned();
-    let apart_job = apart.as_ref().map(|spec| {
-        let spec = spec.clone();
-        std::thread::spawn(move || read_members_file(&spec))
-    });
-    let mut cache = GridCache::new(inputs, apart.as_ref().map(|m| m.path.as_path()));
+        .filter(|m| input_uses(inputs).contains(&(&m.path, 1)));
+    let mut members_job = apart.map(MembersJob::file);
+    let mut cache = GridCache::new(inputs, apart.map(|m| m.path.as_path()));
     let mut issues = Issues(Vec::new());
 
     let mut ht = cache.table(&inputs.households, &HOUSEHOLD_SPECS)?;
@@ -412,33 +408,12 @@ pub fn load_month(
     if has_income_cols {
         require_income_columns(&ht, opts)?;
     }
-    // A members' file shared with another input is read ahead here, on
-    // another core while the roster is read.
-    let shared_mt = match (&inputs.members, &apart) {
-        (Some(spec), None) => Some(cache.table(spec, MEMBER_SPECS)),
-        _ => None,
-    };
-    let (roster, shared_ahead) = std::thread::scope(|s| {
-        let job = match &shared_mt {
-            Some(Ok(t)) => {
-                Some(s.spawn(move || crate::error::catch_panic(|| read_members_ahead(t))))
-            }
-            _ => None,
-        };
-        let roster = read_roster(&ht, has_income_cols, &mut issues);
-        (roster, job.map(|j| j.join()))
-    });
-    let members_read: Option<MembersRead> = match (apart_job, apart) {
-        (Some(job), Some(spec)) => Some(
-            job.join()
-                .unwrap_or_else(|_| (Err(thread_failed(&spec.path)), None)),
-        ),
-        _ => shared_mt.map(|mt| {
-            let ahead = shared_ahead.map(|j| j.unwrap_or_else(|_| Err(MEMBERS_STOPPED.into())));
-            (mt, ahead)
-        }),
-    };
-    let mut roster = roster?;
+    // A members' file shared with another input: its rows are read ahead
+    // on another core while the roster's are read.
+    if let (None, Some(spec)) = (&members_job, &inputs.members) {
+        members_job = Some(MembersJob::table(cache.table(spec, MEMBER_SPECS)));
+    }
+    let mut roster = read_roster(&ht, has_income_cols, &mut issues)?;
     if roster.households.is_empty() && roster.members.is_empty() {
         return Err(MonitorError::input(
             crate::error::Location {
@@ -461,14 +436,9 @@ pub fn load_month(
     // file's, into one list of its final size: no copy of a province's
     // members to make it.
     let mut members = std::mem::take(&mut roster.members).into_vec();
-    if let Some((mt, ahead)) = members_read {
+    if let Some(job) = members_job {
         progress("读取家庭成员");
-        let mt = mt?;
-        let ahead = match ahead {
-            Some(Ok(read)) => read?,
-            Some(Err(panic)) => return Err(MonitorError::Internal(panic)),
-            None => return Err(MonitorError::Internal(MEMBERS_STOPPED.into())),
-        };
+        let (mt, ahead) = job.join()?;
         issues.notes(&mt);
         members.reserve_exact(ahead.members.len());
         settle_members(&mt, &roster, ahead, &mut members, &mut issues);
@@ -896,25 +866,36 @@ struct MembersAhead {
     notes: Vec<crate::ingest::GridNote>,
 }
 
-const MEMBERS_STOPPED: &str = "读取家庭成员的线程意外中止";
+/// A members' file being read ahead on a thread of its own.
+struct MembersJob(std::thread::JoinHandle<Result<(Table, MembersAhead)>>);
 
-/// A members' file as read ahead: its table, and (when located) its rows
-/// read, or the panic that stopped reading them.
-type MembersRead = (
-    Result<Table>,
-    Option<std::result::Result<Result<MembersAhead>, String>>,
-);
+impl MembersJob {
+    /// Open, locate and read ahead a members' file no other input reads.
+    fn file(spec: &InputSpec) -> Self {
+        let spec = spec.clone();
+        MembersJob(std::thread::spawn(move || {
+            let src = open_source(&spec.path)?;
+            Self::rows(locate_in(&src, MEMBER_SPECS, spec.sheet.as_deref()))
+        }))
+    }
 
-/// Open, locate and read ahead a members' file no other input reads.
-fn read_members_file(spec: &InputSpec) -> MembersRead {
-    let table = open_source(&spec.path)
-        .and_then(|src| locate_in(&src, MEMBER_SPECS, spec.sheet.as_deref()));
-    match table {
-        Ok(t) => {
-            let ahead = crate::error::catch_panic(|| read_members_ahead(&t));
-            (Ok(t), Some(ahead))
-        }
-        Err(e) => (Err(e), None),
+    /// Read ahead the rows of a members' table already located.
+    fn table(located: Result<Table>) -> Self {
+        MembersJob(std::thread::spawn(move || Self::rows(located)))
+    }
+
+    fn rows(located: Result<Table>) -> Result<(Table, MembersAhead)> {
+        let t = located?;
+        let ahead = crate::error::catch_panic(|| read_members_ahead(&t))
+            .map_err(MonitorError::Internal)??;
+        Ok((t, ahead))
+    }
+
+    /// The table and its rows read, or what stopped them.
+    fn join(self) -> Result<(Table, MembersAhead)> {
+        self.0
+            .join()
+            .unwrap_or_else(|_| Err(MonitorError::Internal("读取家庭成员的线程意外中止".into())))
     }
 }
 

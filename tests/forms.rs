@@ -566,17 +566,11 @@ fn every_sheet_writes_each_row_once_and_keeps_its_height() {
     assert!(tall_rows > 0, "no row kept the height set on it");
 }
 
-#[test]
-fn member_problems_are_listed_in_row_order_as_if_read_after_the_roster() {
-    // The members' file is read while the roster is: each row's problems
-    // still come in its order, and a member of a household not on the
-    // roster is left out without its 证件号码 being checked.
-    let ws = Ws::new();
-    ws.history_workspace(6);
-    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
-    // A check digit wrong, and the same number in full-width digits (shown
-    // as written).
-    let bad = "110105194912310039";
+/// A members' sheet with a problem on every row but the first: no
+/// 户编号, a household not on the roster, a wrong check digit, the same
+/// number again in full-width digits, a 户编号 typed as a number.
+fn members_with_problems() -> (Vec<Vec<V>>, String, String) {
+    let bad = "110105194912310039".to_string();
     let wide: String = bad
         .chars()
         .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
@@ -585,32 +579,51 @@ fn member_problems_are_listed_in_row_order_as_if_read_after_the_roster() {
         vec![s("户编号"), s("姓名"), s("证件号码"), s("与户主关系")],
         vec![s("A"), s("甲"), s("P-A-0"), s("户主")],
         vec![s(""), s("无户"), s("X"), s("家人")],
-        vec![s("Z"), s("外人"), s(bad), s("家人")],
-        vec![s("A"), s("乙"), s(bad), s("家人")],
+        vec![s("Z"), s("外人"), s(&bad), s("家人")],
+        vec![s("A"), s("乙"), s(&bad), s("家人")],
         vec![s("A"), s("丙"), s(&wide), s("家人")],
         vec![n(12345.0), s("丁"), s("P-X"), s("家人")],
     ];
-    ws.xlsx("data/2020-03/m.xlsx", "成员", &rows, &[]);
-    ws.month("2020-03");
+    (rows, bad, wide)
+}
+
+/// The 数据问题 of a month's ledger about the members: (row, value, reason)
+/// of each row whose file is `file` and whose sheet is `sheet`.
+fn member_issues(ws: &Ws, file: &str, sheet_name: &str) -> Vec<(String, String, String)> {
     let issues = sheet(&ws.path("out/2020-03/风险户台账.xlsx"), "数据问题");
     let header = (0..issues.len())
         .find(|&r| issues[r].iter().any(|c| text(c) == "问题说明"))
         .expect("数据问题 header");
-    let (file, row, value, reason) = (
+    let (in_file, in_sheet, row, value, reason) = (
         col(&issues, header, "文件"),
+        col(&issues, header, "工作表"),
         col(&issues, header, "行"),
         col(&issues, header, "原值"),
         col(&issues, header, "问题说明"),
     );
-    let members: Vec<(String, String, String)> = issues[header + 1..]
+    issues[header + 1..]
         .iter()
-        .filter(|r| text(&r[file]).contains("m.xlsx"))
+        .filter(|r| text(&r[in_file]).contains(file) && text(&r[in_sheet]) == sheet_name)
         .map(|r| (text(&r[row]), text(&r[value]), text(&r[reason])))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn member_problems_are_listed_in_row_order_as_if_read_after_the_roster() {
+    // The members' file is read while the roster is: each row's problems
+    // still come in its order, and a member of a household not on the
+    // roster is left out without its 证件号码 being checked.
+    let ws = Ws::new();
+    ws.history_workspace(6);
+    ws.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    let (rows, bad, wide) = members_with_problems();
+    ws.xlsx("data/2020-03/m.xlsx", "成员", &rows, &[]);
+    ws.month("2020-03");
+    let members = member_issues(&ws, "m.xlsx", "成员");
     let expected = [
         ("3", "", "户编号为空"),
         ("4", "Z", "不在农户信息中"),
-        ("5", bad, "校验位"),
+        ("5", bad.as_str(), "校验位"),
         ("6", wide.as_str(), "校验位"),
         ("6", wide.as_str(), "第5行已有该证件号码"),
         ("7", "12345", "不在农户信息中"),
@@ -620,4 +633,36 @@ fn member_problems_are_listed_in_row_order_as_if_read_after_the_roster() {
         assert_eq!((r.as_str(), v.as_str()), (er, ev), "{members:?}");
         assert!(why.contains(ewhy), "{why} / {ewhy}");
     }
+
+    // The members on a sheet of the roster's own workbook (a file two
+    // inputs read, opened once): the same problems.
+    let one = Ws::new();
+    one.history_workspace(6);
+    one.roster("2020-03", &[hh("A", "脱贫户", 2, 2, 6000.0)]);
+    let roster: Vec<Vec<V>> = sheet(&one.path("data/2020-03/h.xlsx"), "农户")
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    calamine::Data::Float(x) => n(*x),
+                    other => s(&text(other)),
+                })
+                .collect()
+        })
+        .collect();
+    one.xlsx_sheets(
+        "data/2020-03/both.xlsx",
+        &[("农户", &roster, &[]), ("成员", &rows, &[])],
+    );
+    let config = std::fs::read_to_string(one.path("monitor.toml"))
+        .unwrap()
+        .replace(
+            "households = 'data/{month}/h.xlsx'\nmembers = 'data/{month}/m.xlsx'",
+            "households = { path = 'data/{month}/both.xlsx', sheet = '农户' }\n\
+             members = { path = 'data/{month}/both.xlsx', sheet = '成员' }",
+        );
+    assert!(config.contains("both.xlsx"), "{config}");
+    one.write("monitor.toml", &config);
+    one.month("2020-03");
+    assert_eq!(member_issues(&one, "both.xlsx", "成员"), members);
 }

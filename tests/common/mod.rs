@@ -19,6 +19,9 @@ pub enum V {
     E,
 }
 
+/// Merged ranges of a sheet: (r1, c1, r2, c2).
+pub type Merges<'a> = &'a [(u32, u16, u32, u16)];
+
 pub fn s(x: &str) -> V {
     V::S(x.to_string())
 }
@@ -45,35 +48,42 @@ impl Ws {
         rows: &[Vec<V>],
         merges: &[(u32, u16, u32, u16)],
     ) -> PathBuf {
+        self.xlsx_sheets(rel, &[(sheet, rows, merges)])
+    }
+
+    /// Write a workbook with the given sheets (name, rows, merges).
+    pub fn xlsx_sheets(&self, rel: &str, sheets: &[(&str, &[Vec<V>], Merges)]) -> PathBuf {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         let mut wb = Workbook::new();
-        let ws = wb.add_worksheet();
-        ws.set_name(sheet).unwrap();
-        let f = Format::new();
-        for &(r1, c1, r2, c2) in merges {
-            let text = match &rows[r1 as usize][c1 as usize] {
-                V::S(t) => t.clone(),
-                _ => String::new(),
-            };
-            ws.merge_range(r1, c1, r2, c2, &text, &f).unwrap();
-        }
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                let inside = merges.iter().any(|&(r1, c1, r2, c2)| {
-                    (r1..=r2).contains(&(r as u32)) && (c1..=c2).contains(&(c as u16))
-                });
-                if inside {
-                    continue;
-                }
-                match v {
-                    V::S(t) => {
-                        ws.write_string(r as u32, c as u16, t).unwrap();
+        for (sheet, rows, merges) in sheets {
+            let ws = wb.add_worksheet();
+            ws.set_name(*sheet).unwrap();
+            let f = Format::new();
+            for &(r1, c1, r2, c2) in *merges {
+                let text = match &rows[r1 as usize][c1 as usize] {
+                    V::S(t) => t.clone(),
+                    _ => String::new(),
+                };
+                ws.merge_range(r1, c1, r2, c2, &text, &f).unwrap();
+            }
+            for (r, row) in rows.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    let inside = merges.iter().any(|&(r1, c1, r2, c2)| {
+                        (r1..=r2).contains(&(r as u32)) && (c1..=c2).contains(&(c as u16))
+                    });
+                    if inside {
+                        continue;
                     }
-                    V::N(x) => {
-                        ws.write_number(r as u32, c as u16, *x).unwrap();
+                    match v {
+                        V::S(t) => {
+                            ws.write_string(r as u32, c as u16, t).unwrap();
+                        }
+                        V::N(x) => {
+                            ws.write_number(r as u32, c as u16, *x).unwrap();
+                        }
+                        V::E => {}
                     }
-                    V::E => {}
                 }
             }
         }

@@ -1996,7 +1996,6 @@ impl Tx<'_> {
             // In key order, so each insert lands beside the last in the
             // key's index instead of at a random page (stable: of two rows
             // with one key the later read still replaces the earlier).
-            // In the order of the table's key.
             for p in members.iter() {
                 q!(
                     self,
